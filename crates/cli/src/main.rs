@@ -1,0 +1,60 @@
+//! `strand`: one command for Strand's controller and, as later parts land, its satellite,
+//! storage daemon and CLIs.
+
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The data directory of `strand up` and `strand controller` when none is given.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/strand";
+
+#[derive(Parser)]
+#[command(
+    name = "strand",
+    version,
+    about = "Strand: LINSTOR-compatible storage for Incus, in one command"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the LINSTOR-compatible controller (REST API v1).
+    Controller(ControllerArgs),
+}
+
+#[derive(clap::Args)]
+struct ControllerArgs {
+    /// Address and port of the REST API.
+    #[arg(long, default_value = "127.0.0.1:3370")]
+    listen: SocketAddr,
+    /// Directory for the controller's database.
+    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "STRAND_DIR")]
+    data_dir: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STRAND_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Controller(args) => serve::controller(args.listen, &args.data_dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("strand: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

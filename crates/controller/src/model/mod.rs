@@ -1,0 +1,61 @@
+//! The controller's desired state: every LINSTOR object, keyed by case-folded name, in
+//! persistent maps (`imbl`) so that a transaction works on an O(1) copy and readers always see
+//! a consistent snapshot.
+
+mod objects;
+mod prop_index;
+mod txn;
+
+pub use objects::*;
+pub use prop_index::{PropFilter, PropIndex};
+pub use txn::{state_from_rows, ObjRef, Txn};
+
+use imbl::{OrdMap, OrdSet};
+use linstor_api::names::NameKey;
+use linstor_api::Props;
+
+/// Key of an object that lives on a node: (node, object).
+pub type NodeScoped = (NameKey, NameKey);
+
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub controller_props: Props,
+    pub nodes: OrdMap<NameKey, Node>,
+    pub storage_pool_definitions: OrdMap<NameKey, StoragePoolDefinition>,
+    /// Keyed by (node, storage pool).
+    pub storage_pools: OrdMap<NodeScoped, StoragePool>,
+    pub resource_groups: OrdMap<NameKey, ResourceGroup>,
+    pub resource_definitions: OrdMap<NameKey, ResourceDefinition>,
+    pub key_value_stores: OrdMap<NameKey, KeyValueStore>,
+    /// Derived: resource definitions by their own props, for props-filtered lookups.
+    pub rd_props: PropIndex,
+    /// Derived: DRBD minor numbers in use by volume definitions.
+    pub minors: OrdSet<i32>,
+}
+
+impl State {
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.get(&NameKey::new(name))
+    }
+    pub fn resource_group(&self, name: &str) -> Option<&ResourceGroup> {
+        self.resource_groups.get(&NameKey::new(name))
+    }
+    pub fn resource_definition(&self, name: &str) -> Option<&ResourceDefinition> {
+        self.resource_definitions.get(&NameKey::new(name))
+    }
+    pub fn storage_pool(&self, node: &str, pool: &str) -> Option<&StoragePool> {
+        self.storage_pools
+            .get(&(NameKey::new(node), NameKey::new(pool)))
+    }
+    /// The storage pools of one node, in name order.
+    pub fn storage_pools_of<'a>(
+        &'a self,
+        node: &'a NameKey,
+    ) -> impl Iterator<Item = &'a StoragePool> + 'a {
+        let from = (node.clone(), NameKey::new(""));
+        self.storage_pools
+            .range(from..)
+            .take_while(move |((n, _), _)| n == node)
+            .map(|(_, p)| p)
+    }
+}

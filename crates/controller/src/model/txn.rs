@@ -1,0 +1,228 @@
+//! A transaction: a private copy of the state plus the set of objects it touched. Committing
+//! writes exactly those objects to the store and then publishes the copy; dropping it undoes
+//! everything, so a failed API call leaves no trace.
+
+use super::*;
+use std::collections::BTreeSet;
+
+/// Identifies one persisted object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ObjRef {
+    ControllerProps,
+    Node(NameKey),
+    StoragePoolDefinition(NameKey),
+    StoragePool(NameKey, NameKey),
+    ResourceGroup(NameKey),
+    ResourceDefinition(NameKey),
+    KeyValueStore(NameKey),
+}
+
+impl ObjRef {
+    /// The store's (kind, key) for this object.
+    pub fn store_key(&self) -> (&'static str, String) {
+        match self {
+            ObjRef::ControllerProps => ("controller_props", String::new()),
+            ObjRef::Node(n) => ("node", n.to_string()),
+            ObjRef::StoragePoolDefinition(p) => ("storage_pool_definition", p.to_string()),
+            ObjRef::StoragePool(n, p) => ("storage_pool", format!("{n}/{p}")),
+            ObjRef::ResourceGroup(g) => ("resource_group", g.to_string()),
+            ObjRef::ResourceDefinition(r) => ("resource_definition", r.to_string()),
+            ObjRef::KeyValueStore(k) => ("key_value_store", k.to_string()),
+        }
+    }
+
+    /// The object's current JSON in `state`, or `None` when it no longer exists.
+    pub fn body(&self, state: &State) -> Option<String> {
+        match self {
+            ObjRef::ControllerProps => to_json(Some(&state.controller_props)),
+            ObjRef::Node(n) => to_json(state.nodes.get(n)),
+            ObjRef::StoragePoolDefinition(p) => to_json(state.storage_pool_definitions.get(p)),
+            ObjRef::StoragePool(n, p) => to_json(state.storage_pools.get(&(n.clone(), p.clone()))),
+            ObjRef::ResourceGroup(g) => to_json(state.resource_groups.get(g)),
+            ObjRef::ResourceDefinition(r) => to_json(state.resource_definitions.get(r)),
+            ObjRef::KeyValueStore(k) => to_json(state.key_value_stores.get(k)),
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(object: Option<&T>) -> Option<String> {
+    // Our objects are plain structs of strings, numbers and string-keyed maps: serializing
+    // them cannot fail.
+    object.map(|o| serde_json::to_string(o).unwrap_or_default())
+}
+
+pub struct Txn {
+    state: State,
+    dirty: BTreeSet<ObjRef>,
+}
+
+impl Txn {
+    pub fn new(state: State) -> Txn {
+        Txn {
+            state,
+            dirty: BTreeSet::new(),
+        }
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn into_parts(self) -> (State, BTreeSet<ObjRef>) {
+        (self.state, self.dirty)
+    }
+
+    pub fn set_controller_props(&mut self, props: Props) {
+        self.state.controller_props = props;
+        self.dirty.insert(ObjRef::ControllerProps);
+    }
+
+    pub fn put_node(&mut self, node: Node) {
+        let key = NameKey::new(&node.name);
+        self.dirty.insert(ObjRef::Node(key.clone()));
+        self.state.nodes.insert(key, node);
+    }
+
+    pub fn remove_node(&mut self, key: &NameKey) -> Option<Node> {
+        self.dirty.insert(ObjRef::Node(key.clone()));
+        self.state.nodes.remove(key)
+    }
+
+    pub fn put_storage_pool_definition(&mut self, spd: StoragePoolDefinition) {
+        let key = NameKey::new(&spd.name);
+        self.dirty
+            .insert(ObjRef::StoragePoolDefinition(key.clone()));
+        self.state.storage_pool_definitions.insert(key, spd);
+    }
+
+    pub fn remove_storage_pool_definition(&mut self, key: &NameKey) {
+        self.dirty
+            .insert(ObjRef::StoragePoolDefinition(key.clone()));
+        self.state.storage_pool_definitions.remove(key);
+    }
+
+    pub fn put_storage_pool(&mut self, pool: StoragePool) {
+        let key = (NameKey::new(&pool.node_name), NameKey::new(&pool.name));
+        self.dirty
+            .insert(ObjRef::StoragePool(key.0.clone(), key.1.clone()));
+        self.state.storage_pools.insert(key, pool);
+    }
+
+    pub fn remove_storage_pool(&mut self, node: &NameKey, pool: &NameKey) {
+        self.dirty
+            .insert(ObjRef::StoragePool(node.clone(), pool.clone()));
+        self.state
+            .storage_pools
+            .remove(&(node.clone(), pool.clone()));
+    }
+
+    pub fn put_resource_group(&mut self, group: ResourceGroup) {
+        let key = NameKey::new(&group.name);
+        self.dirty.insert(ObjRef::ResourceGroup(key.clone()));
+        self.state.resource_groups.insert(key, group);
+    }
+
+    pub fn remove_resource_group(&mut self, key: &NameKey) {
+        self.dirty.insert(ObjRef::ResourceGroup(key.clone()));
+        self.state.resource_groups.remove(key);
+    }
+
+    pub fn put_resource_definition(&mut self, rd: ResourceDefinition) {
+        let key = NameKey::new(&rd.name);
+        self.dirty.insert(ObjRef::ResourceDefinition(key.clone()));
+        let old = self.state.resource_definitions.insert(key.clone(), rd);
+        let new = &self.state.resource_definitions[&key];
+        index_rd_change(
+            &mut self.state.rd_props,
+            &mut self.state.minors,
+            &key,
+            old.as_ref(),
+            Some(new),
+        );
+    }
+
+    pub fn remove_resource_definition(&mut self, key: &NameKey) -> Option<ResourceDefinition> {
+        self.dirty.insert(ObjRef::ResourceDefinition(key.clone()));
+        let old = self.state.resource_definitions.remove(key);
+        index_rd_change(
+            &mut self.state.rd_props,
+            &mut self.state.minors,
+            key,
+            old.as_ref(),
+            None,
+        );
+        old
+    }
+
+    pub fn put_key_value_store(&mut self, kvs: KeyValueStore) {
+        let key = NameKey::new(&kvs.name);
+        self.dirty.insert(ObjRef::KeyValueStore(key.clone()));
+        self.state.key_value_stores.insert(key, kvs);
+    }
+
+    pub fn remove_key_value_store(&mut self, key: &NameKey) {
+        self.dirty.insert(ObjRef::KeyValueStore(key.clone()));
+        self.state.key_value_stores.remove(key);
+    }
+}
+
+/// Keeps the derived RD indexes (props, minor numbers) in step with one RD's change.
+fn index_rd_change(
+    props: &mut PropIndex,
+    minors: &mut OrdSet<i32>,
+    key: &NameKey,
+    old: Option<&ResourceDefinition>,
+    new: Option<&ResourceDefinition>,
+) {
+    let empty = Props::new();
+    props.update(
+        key,
+        old.map_or(&empty, |rd| &rd.props),
+        new.map_or(&empty, |rd| &rd.props),
+    );
+    for vd in old
+        .map(|rd| rd.volume_definitions.as_slice())
+        .unwrap_or_default()
+    {
+        minors.remove(&vd.minor_number);
+    }
+    for vd in new
+        .map(|rd| rd.volume_definitions.as_slice())
+        .unwrap_or_default()
+    {
+        minors.insert(vd.minor_number);
+    }
+}
+
+/// Rebuilds a state from stored rows of (kind, key, JSON body).
+pub fn state_from_rows(
+    rows: impl IntoIterator<Item = (String, String, String)>,
+) -> Result<State, String> {
+    fn parse<T: serde::de::DeserializeOwned>(
+        kind: &str,
+        key: &str,
+        body: &str,
+    ) -> Result<T, String> {
+        serde_json::from_str(body).map_err(|e| format!("stored {kind} '{key}' is unreadable: {e}"))
+    }
+    let mut txn = Txn::new(State::default());
+    for (kind, key, body) in rows {
+        match kind.as_str() {
+            "controller_props" => txn.set_controller_props(parse(&kind, &key, &body)?),
+            "node" => txn.put_node(parse(&kind, &key, &body)?),
+            "storage_pool_definition" => {
+                txn.put_storage_pool_definition(parse(&kind, &key, &body)?)
+            }
+            "storage_pool" => txn.put_storage_pool(parse(&kind, &key, &body)?),
+            "resource_group" => txn.put_resource_group(parse(&kind, &key, &body)?),
+            "resource_definition" => txn.put_resource_definition(parse(&kind, &key, &body)?),
+            "key_value_store" => txn.put_key_value_store(parse(&kind, &key, &body)?),
+            _ => {
+                return Err(format!(
+                    "the store holds an object of unknown kind '{kind}'"
+                ))
+            }
+        }
+    }
+    Ok(txn.into_parts().0)
+}

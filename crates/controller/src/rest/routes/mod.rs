@@ -1,0 +1,116 @@
+//! Route table of the REST API.
+
+mod controller;
+mod definitions;
+mod groups;
+mod nodes;
+mod storage;
+
+use crate::Controller;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use std::sync::Arc;
+
+pub type Ctl = axum::extract::State<Arc<Controller>>;
+
+pub fn all() -> Router<Arc<Controller>> {
+    Router::new()
+        .route("/health", get(controller::health))
+        .route("/v1/controller/version", get(controller::version))
+        .route(
+            "/v1/controller/properties",
+            get(controller::props).post(controller::set_props),
+        )
+        .route(
+            "/v1/controller/properties/{*key}",
+            delete(controller::delete_prop),
+        )
+        .route("/v1/key-value-store", get(controller::kvs_list))
+        .route(
+            "/v1/key-value-store/{instance}",
+            get(controller::kvs_get)
+                .put(controller::kvs_modify)
+                .delete(controller::kvs_delete),
+        )
+        .route("/v1/stats/{what}", get(controller::stats))
+        .route("/v1/nodes", get(nodes::list).post(nodes::create))
+        .route(
+            "/v1/nodes/{node}",
+            get(nodes::get).put(nodes::modify).delete(nodes::delete),
+        )
+        .route(
+            "/v1/nodes/{node}/net-interfaces",
+            get(nodes::netif_list).post(nodes::netif_create),
+        )
+        .route(
+            "/v1/nodes/{node}/net-interfaces/{netif}",
+            get(nodes::netif_get)
+                .put(nodes::netif_modify)
+                .delete(nodes::netif_delete),
+        )
+        .route(
+            "/v1/nodes/{node}/storage-pools",
+            get(storage::node_pools).post(storage::create),
+        )
+        .route(
+            "/v1/nodes/{node}/storage-pools/{pool}",
+            get(storage::get)
+                .put(storage::modify)
+                .delete(storage::delete),
+        )
+        .route("/v1/view/storage-pools", get(storage::view))
+        .route(
+            "/v1/storage-pool-definitions",
+            get(storage::spd_list).post(storage::spd_create),
+        )
+        .route(
+            "/v1/storage-pool-definitions/{pool}",
+            get(storage::spd_get)
+                .put(storage::spd_modify)
+                .delete(storage::spd_delete),
+        )
+        .route(
+            "/v1/resource-groups",
+            get(groups::list).post(groups::create),
+        )
+        .route(
+            "/v1/resource-groups/{group}",
+            get(groups::get).put(groups::modify).delete(groups::delete),
+        )
+        .route("/v1/resource-groups/{group}/spawn", post(groups::spawn))
+        .route(
+            "/v1/resource-groups/{group}/volume-groups",
+            get(groups::vg_list).post(groups::vg_create),
+        )
+        .route(
+            "/v1/resource-groups/{group}/volume-groups/{number}",
+            get(groups::vg_get)
+                .put(groups::vg_modify)
+                .delete(groups::vg_delete),
+        )
+        .route(
+            "/v1/resource-definitions",
+            get(definitions::list).post(definitions::create),
+        )
+        .route(
+            "/v1/resource-definitions/{rd}",
+            get(definitions::get)
+                .put(definitions::modify)
+                .delete(definitions::delete),
+        )
+        .route(
+            "/v1/resource-definitions/{rd}/volume-definitions",
+            get(definitions::vd_list).post(definitions::vd_create),
+        )
+        .route(
+            "/v1/resource-definitions/{rd}/volume-definitions/{number}",
+            get(definitions::vd_get)
+                .put(definitions::vd_modify)
+                .delete(definitions::vd_delete),
+        )
+}
+
+/// A volume number from a path; anything else is not a volume that exists.
+pub fn volume_number(text: &str) -> Option<i32> {
+    text.parse().ok()
+}
