@@ -9,6 +9,7 @@
 // would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod link;
 pub mod model;
 pub mod ops;
 pub mod rest;

@@ -138,7 +138,7 @@ mod tests {
         assert_eq!(q.all_whole("props"), ["Aux/x=1", "k"]);
         assert_eq!(q.paging().ok(), Some((0, 5)));
         assert!(Query::parse(Some("limit=-1")).paging().is_err());
-        assert!(Query::parse(Some("nodes=1bad"))
+        assert!(Query::parse(Some("nodes=bad_name"))
             .names("nodes", NameKind::Node, 0)
             .is_err());
     }
