@@ -1,6 +1,7 @@
 //! `strand`: one command for Strand's controller and, as later parts land, its satellite,
 //! storage daemon and CLIs.
 
+mod linstor;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run the LINSTOR-compatible controller (REST API v1).
     Controller(ControllerArgs),
+    /// Talk to a LINSTOR controller in the `linstor` client's syntax.
+    Linstor(linstor::Args),
 }
 
 #[derive(clap::Args)]
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Controller(args) => serve::controller(args.listen, &args.data_dir),
+        Command::Linstor(args) => linstor::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
