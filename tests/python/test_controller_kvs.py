@@ -4,7 +4,7 @@ from linstor import sharedconsts as C
 
 from strandtest import (
     assert_apicallrc_list, assert_has_code_bits, assert_no_error, assert_success, code_of,
-    find_empty, get_json, http, is_error, q, rc, uniq,
+    find_empty, get_json, http, q, rc, uniq,
 )
 
 

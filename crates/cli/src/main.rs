@@ -3,6 +3,7 @@
 
 mod linstor;
 mod serve;
+mod up;
 
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -13,11 +14,7 @@ use std::process::ExitCode;
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/strand";
 
 #[derive(Parser)]
-#[command(
-    name = "strand",
-    version,
-    about = "Strand: LINSTOR-compatible storage for Incus, in one command"
-)]
+#[command(name = "strand", version, about = "Strand: LINSTOR-compatible storage for Incus, in one command")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,10 +22,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a whole single-machine cluster: controller, local satellite, default pool.
+    Up(UpArgs),
     /// Run the LINSTOR-compatible controller (REST API v1).
     Controller(ControllerArgs),
     /// Talk to a LINSTOR controller in the `linstor` client's syntax.
     Linstor(linstor::Args),
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    /// Address and port of the LINSTOR REST API.
+    #[arg(long, default_value = "127.0.0.1:3370")]
+    listen: SocketAddr,
+    /// Directory for the database and the default storage pool.
+    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "STRAND_DIR")]
+    data_dir: PathBuf,
+    /// LINSTOR node name of this machine (default: the host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// Directory of the stable device links (default /dev/strand).
+    #[arg(long)]
+    dev_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -51,6 +66,12 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
+        Command::Up(args) => up::up(up::UpOptions {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            node_name: args.node_name,
+            dev_dir: args.dev_dir,
+        }),
         Command::Controller(args) => serve::controller(args.listen, &args.data_dir),
         Command::Linstor(args) => linstor::run(args),
     };

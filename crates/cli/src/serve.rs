@@ -4,7 +4,7 @@ use controller::Controller;
 use std::net::SocketAddr;
 use std::path::Path;
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -12,7 +12,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
-async fn stop_requested() {
+pub async fn stop_requested() {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
@@ -33,10 +33,7 @@ pub fn controller(listen: SocketAddr, data_dir: &Path) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|err| format!("cannot listen on {listen}: {err}"))?;
-        tracing::info!(
-            "controller listening on http://{listen}, data in {}",
-            data_dir.display()
-        );
+        tracing::info!("controller listening on http://{listen}, data in {}", data_dir.display());
         axum::serve(listener, controller::rest::router(controller))
             .with_graceful_shutdown(stop_requested())
             .await

@@ -10,22 +10,17 @@ use std::path::Path;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("the database schema version {found} is newer than this Strand knows ({known}); use a newer Strand")]
+    #[error(
+        "the database schema version {found} is newer than this Strand knows ({known}); use a newer Strand"
+    )]
     TooNew { found: i64, known: i64 },
 }
 
 /// One row change of a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    Put {
-        kind: &'static str,
-        key: String,
-        body: String,
-    },
-    Delete {
-        kind: &'static str,
-        key: String,
-    },
+    Put { kind: &'static str, key: String, body: String },
+    Delete { kind: &'static str, key: String },
 }
 
 pub trait Store: Send {
@@ -76,20 +71,16 @@ impl SqliteStore {
     pub fn get(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT body FROM objects WHERE kind = ?1 AND key = ?2",
-                params![kind, key],
-                |row| row.get(0),
-            )
+            .query_row("SELECT body FROM objects WHERE kind = ?1 AND key = ?2", params![kind, key], |row| {
+                row.get(0)
+            })
             .optional()?)
     }
 }
 
 impl Store for SqliteStore {
     fn load(&mut self) -> Result<Vec<(String, String, String)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT kind, key, body FROM objects ORDER BY kind, key")?;
+        let mut stmt = self.conn.prepare("SELECT kind, key, body FROM objects ORDER BY kind, key")?;
         let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -101,8 +92,7 @@ impl Store for SqliteStore {
                 "INSERT INTO objects (kind, key, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
             )?;
-            let mut delete =
-                tx.prepare_cached("DELETE FROM objects WHERE kind = ?1 AND key = ?2")?;
+            let mut delete = tx.prepare_cached("DELETE FROM objects WHERE kind = ?1 AND key = ?2")?;
             for change in changes {
                 match change {
                     Change::Put { kind, key, body } => put.execute(params![kind, key, body])?,
@@ -128,30 +118,14 @@ mod tests {
             let mut store = SqliteStore::open(&path).unwrap();
             store
                 .apply(&[
-                    Change::Put {
-                        kind: "node",
-                        key: "A".into(),
-                        body: "{}".into(),
-                    },
-                    Change::Put {
-                        kind: "node",
-                        key: "B".into(),
-                        body: "{}".into(),
-                    },
+                    Change::Put { kind: "node", key: "A".into(), body: "{}".into() },
+                    Change::Put { kind: "node", key: "B".into(), body: "{}".into() },
                 ])
                 .unwrap();
-            store
-                .apply(&[Change::Delete {
-                    kind: "node",
-                    key: "B".into(),
-                }])
-                .unwrap();
+            store.apply(&[Change::Delete { kind: "node", key: "B".into() }]).unwrap();
         }
         let mut store = SqliteStore::open(&path).unwrap();
-        assert_eq!(
-            store.load().unwrap(),
-            vec![("node".into(), "A".into(), "{}".into())]
-        );
+        assert_eq!(store.load().unwrap(), vec![("node".into(), "A".into(), "{}".into())]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

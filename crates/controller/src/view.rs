@@ -36,35 +36,57 @@ pub fn net_interface_view(netif: &model::NetInterface) -> api::NetInterface {
     }
 }
 
-pub fn storage_pool_definition_view(
-    spd: &model::StoragePoolDefinition,
-) -> api::StoragePoolDefinition {
-    api::StoragePoolDefinition {
-        storage_pool_name: spd.name.clone(),
-        props: spd.props.clone(),
+pub fn storage_pool_definition_view(spd: &model::StoragePoolDefinition) -> api::StoragePoolDefinition {
+    api::StoragePoolDefinition { storage_pool_name: spd.name.clone(), props: spd.props.clone() }
+}
+
+impl Controller {
+    /// A storage pool with the capacity and snapshot support its satellite last reported.
+    pub fn storage_pool_view(&self, pool: &model::StoragePool) -> api::StoragePool {
+        let observed = self.satellites.observed(&api::names::NameKey::new(&pool.node_name));
+        let report = observed
+            .as_ref()
+            .and_then(|o| o.storage_pools.iter().find(|p| p.name.eq_ignore_ascii_case(&pool.name)));
+        storage_pool_view(pool, report)
     }
 }
 
-pub fn storage_pool_view(pool: &model::StoragePool) -> api::StoragePool {
+pub fn storage_pool_view(
+    pool: &model::StoragePool,
+    report: Option<&crate::link::PoolReport>,
+) -> api::StoragePool {
     let kind = pool.provider_kind;
+    let supports_snapshots = match (kind, report) {
+        (model::ProviderKind::File | model::ProviderKind::FileThin, Some(report)) => {
+            report.supports_snapshots
+        }
+        _ => kind.supports_snapshots(),
+    };
     let mut traits = BTreeMap::new();
-    traits.insert(
-        "Provisioning".to_string(),
-        if kind.is_thin() { "Thin" } else { "Fat" }.to_string(),
-    );
-    traits.insert(
-        "SupportsSnapshots".to_string(),
-        kind.supports_snapshots().to_string(),
-    );
+    traits.insert("Provisioning".to_string(), if kind.is_thin() { "Thin" } else { "Fat" }.to_string());
+    traits.insert("SupportsSnapshots".to_string(), supports_snapshots.to_string());
+    let reports = report
+        .and_then(|r| r.error.clone())
+        .map(|e| {
+            vec![api::ApiCallRc::new(
+                linstor_api::consts::WARN_STORAGE_ERROR | linstor_api::consts::MASK_STOR_POOL,
+                e,
+            )]
+        })
+        .unwrap_or_default();
+    let capacity = report.filter(|r| r.error.is_none() && kind != model::ProviderKind::Diskless);
     api::StoragePool {
         storage_pool_name: pool.name.clone(),
         node_name: Some(pool.node_name.clone()),
         provider_kind: kind.as_str().to_string(),
         props: pool.props.clone(),
         static_traits: traits,
+        free_capacity: capacity.map(|r| r.free_capacity_kib),
+        total_capacity: capacity.map(|r| r.total_capacity_kib),
         free_space_mgr_name: Some(format!("{};{}", pool.node_name, pool.name)),
         uuid: Some(pool.uuid.clone()),
-        supports_snapshots: Some(kind.supports_snapshots()),
+        reports,
+        supports_snapshots: Some(supports_snapshots),
         external_locking: Some(false),
         ..Default::default()
     }
@@ -121,10 +143,7 @@ pub fn resource_definition_view(
         uuid: Some(rd.uuid.clone()),
         resource_group_name: Some(rd.resource_group.clone()),
         volume_definitions: if with_volumes {
-            rd.volume_definitions
-                .iter()
-                .map(|vd| volume_definition_view(rd, vd))
-                .collect()
+            rd.volume_definitions.iter().map(|vd| volume_definition_view(rd, vd)).collect()
         } else {
             Vec::new()
         },
@@ -146,10 +165,7 @@ pub fn volume_definition_view(
             }),
         });
     }
-    layer_data.push(api::VolumeDefinitionLayer {
-        layer_type: "STORAGE".to_string(),
-        data: None,
-    });
+    layer_data.push(api::VolumeDefinitionLayer { layer_type: "STORAGE".to_string(), data: None });
     api::VolumeDefinition {
         volume_number: Some(vd.volume_number),
         size_kib: vd.size_kib,
@@ -161,10 +177,7 @@ pub fn volume_definition_view(
 }
 
 pub fn key_value_store_view(kvs: &model::KeyValueStore) -> api::KeyValueStore {
-    api::KeyValueStore {
-        name: kvs.name.clone(),
-        props: kvs.props.clone(),
-    }
+    api::KeyValueStore { name: kvs.name.clone(), props: kvs.props.clone() }
 }
 
 /// Objects counted by `/v1/stats/*`.
@@ -179,4 +192,115 @@ pub fn count(state: &State, what: &str) -> Option<i64> {
         _ => return None,
     };
     Some(n as i64)
+}
+
+impl Controller {
+    /// A resource with its volumes, as the satellite last reported them.
+    pub fn resource_view(&self, state: &State, resource: &model::Resource) -> api::ResourceWithVolumes {
+        let node = api::names::NameKey::new(&resource.node_name);
+        let observed = self.satellites.observed(&node);
+        let rd = state.resource_definition(&resource.name);
+        let mut volumes = Vec::new();
+        let mut in_use = false;
+        for volume in &resource.volumes {
+            let report = observed.as_ref().and_then(|o| {
+                o.volumes.iter().find(|v| {
+                    v.resource.eq_ignore_ascii_case(&resource.name) && v.volume_number == volume.volume_number
+                })
+            });
+            in_use |= report.is_some_and(|r| r.in_use);
+            let pool = state.storage_pool(&resource.node_name, &volume.storage_pool);
+            volumes.push(volume_view(resource, volume, pool, rd, report));
+        }
+        let storage_volumes = volumes
+            .iter()
+            .map(|v| api::StorageVolume {
+                volume_number: v.volume_number,
+                device_path: v
+                    .layer_data_list
+                    .first()
+                    .and_then(|l| l.data.as_ref())
+                    .and_then(|d| d.get("device_path"))
+                    .and_then(|p| p.as_str())
+                    .map(str::to_string),
+                allocated_size_kib: v.allocated_size_kib,
+                usable_size_kib: v.usable_size_kib,
+                disk_state: v.state.as_ref().and_then(|s| s.disk_state.clone()),
+            })
+            .collect();
+        api::ResourceWithVolumes {
+            resource: api::Resource {
+                name: resource.name.clone(),
+                node_name: resource.node_name.clone(),
+                props: resource.props.clone(),
+                flags: resource.flags.clone(),
+                layer_object: Some(api::ResourceLayer {
+                    layer_type: "STORAGE".to_string(),
+                    resource_name_suffix: Some(String::new()).filter(|s| !s.is_empty()),
+                    storage: Some(api::StorageResource { storage_volumes }),
+                    ..Default::default()
+                }),
+                state: observed.as_ref().map(|_| api::ResourceState { in_use: Some(in_use) }),
+                uuid: Some(resource.uuid.clone()),
+                create_timestamp: Some(resource.create_timestamp),
+                ..Default::default()
+            },
+            volumes,
+            shared_name: None,
+        }
+    }
+}
+
+/// One volume of a resource. The top-level `device_path` is the stable path
+/// `/dev/strand/<rsc>/<vlmnr>`; the STORAGE layer names the loop device behind it.
+fn volume_view(
+    resource: &model::Resource,
+    volume: &model::ResourceVolume,
+    pool: Option<&model::StoragePool>,
+    rd: Option<&model::ResourceDefinition>,
+    report: Option<&crate::link::VolumeReport>,
+) -> api::Volume {
+    let disk_state = match report {
+        Some(r) if r.error.is_some() => "Failed".to_string(),
+        Some(r) => r.disk_state.clone(),
+        None => "DUnknown".to_string(),
+    };
+    let usable = report
+        .map(|r| r.usable_size_kib)
+        .or_else(|| rd.and_then(|rd| rd.volume_definition(volume.volume_number)).map(|vd| vd.size_kib));
+    let layer = serde_json::json!({
+        "volume_number": volume.volume_number,
+        "device_path": report.and_then(|r| r.device_path.clone()),
+        "allocated_size_kib": report.map(|r| r.allocated_size_kib),
+        "usable_size_kib": usable,
+        "disk_state": disk_state,
+    });
+    let layer = match layer {
+        serde_json::Value::Object(map) => {
+            serde_json::Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        other => other,
+    };
+    api::Volume {
+        volume_number: Some(volume.volume_number),
+        storage_pool_name: Some(volume.storage_pool.clone()),
+        provider_kind: pool.map(|p| p.provider_kind.as_str().to_string()),
+        device_path: report.and_then(|r| r.stable_path.clone().or_else(|| r.device_path.clone())),
+        allocated_size_kib: report.map(|r| r.allocated_size_kib),
+        usable_size_kib: usable,
+        props: volume.props.clone(),
+        flags: Vec::new(),
+        state: Some(api::VolumeState { disk_state: Some(disk_state), ..Default::default() }),
+        layer_data_list: vec![api::VolumeLayer { layer_type: "STORAGE".to_string(), data: Some(layer) }],
+        uuid: Some(volume.uuid.clone()),
+        reports: report
+            .and_then(|r| r.error.clone())
+            .map(|e| {
+                vec![api::ApiCallRc::new(
+                    linstor_api::consts::WARN_STORAGE_ERROR | linstor_api::consts::MASK_VLM,
+                    format!("Volume {} of resource '{}': {e}", volume.volume_number, resource.name),
+                )]
+            })
+            .unwrap_or_default(),
+    }
 }

@@ -58,11 +58,7 @@ impl NameError {
         if self.kind == NameKind::Node {
             format!("The given node name '{}' is invalid.", self.name)
         } else {
-            format!(
-                "The specified {} name '{}' is invalid.",
-                self.kind.noun(),
-                self.name
-            )
+            format!("The specified {} name '{}' is invalid.", self.kind.noun(), self.name)
         }
     }
 }
@@ -81,25 +77,15 @@ pub fn check_name(kind: NameKind, name: &str) -> Result<(), NameError> {
         NameKind::Node => check_host_name(name, kind.limits()),
         _ => check_generic_name(name, kind.limits()),
     };
-    result.map_err(|reason| NameError {
-        kind,
-        name: name.to_string(),
-        reason,
-    })
+    result.map_err(|reason| NameError { kind, name: name.to_string(), reason })
 }
 
 fn check_length(name: &str, (min, max): (usize, usize)) -> Result<(), String> {
     if name.len() < min {
-        return Err(format!(
-            "Invalid name: Name length {} is less than minimum length {min}",
-            name.len()
-        ));
+        return Err(format!("Invalid name: Name length {} is less than minimum length {min}", name.len()));
     }
     if name.len() > max {
-        return Err(format!(
-            "Invalid name: Name length {} is greater than maximum length {max}",
-            name.len()
-        ));
+        return Err(format!("Invalid name: Name length {} is greater than maximum length {max}", name.len()));
     }
     Ok(())
 }
@@ -109,9 +95,7 @@ fn check_generic_name(name: &str, limits: (usize, usize)) -> Result<(), String> 
     let mut chars = name.chars();
     if let Some(first) = chars.next() {
         if !(first.is_ascii_alphabetic() || first == '_') {
-            return Err(format!(
-                "Invalid name: Cannot begin with character '{first}'"
-            ));
+            return Err(format!("Invalid name: Cannot begin with character '{first}'"));
         }
     }
     if let Some(bad) = chars.find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
@@ -119,8 +103,7 @@ fn check_generic_name(name: &str, limits: (usize, usize)) -> Result<(), String> 
     }
     if !name.chars().any(|c| c.is_ascii_alphabetic()) {
         return Err(
-            "Invalid name: Name must contain at least one character that matches [a-zA-Z]"
-                .to_string(),
+            "Invalid name: Name must contain at least one character that matches [a-zA-Z]".to_string()
         );
     }
     Ok(())
@@ -133,25 +116,16 @@ fn check_host_name(name: &str, limits: (usize, usize)) -> Result<(), String> {
     }
     for label in name.split('.') {
         if label.is_empty() {
-            return Err(
-                "Domain name cannot contain an empty label ('..' or a trailing '.')".to_string(),
-            );
+            return Err("Domain name cannot contain an empty label ('..' or a trailing '.')".to_string());
         }
         if label.len() > 63 {
-            return Err(format!(
-                "Domain name label '{label}' is longer than 63 characters"
-            ));
+            return Err(format!("Domain name label '{label}' is longer than 63 characters"));
         }
-        if let Some(bad) = label
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
-        {
+        if let Some(bad) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
             return Err(format!("Domain name cannot contain character '{bad}'"));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!(
-                "Domain name label '{label}' cannot begin or end with '-'"
-            ));
+            return Err(format!("Domain name label '{label}' cannot begin or end with '-'"));
         }
     }
     Ok(())
@@ -192,10 +166,7 @@ mod tests {
         let ok = [
             (ResourceDefinition, "ab"),
             (ResourceDefinition, "_a"),
-            (
-                ResourceDefinition,
-                "incus-volume-4df9f0598bd14d73953151614428d298",
-            ),
+            (ResourceDefinition, "incus-volume-4df9f0598bd14d73953151614428d298"),
             (ResourceGroup, "DfltRscGrp"),
             (StoragePool, "DfltDisklessStorPool"),
             (NetInterface, "default"),
@@ -206,16 +177,8 @@ mod tests {
         }
         let bad = [
             (ResourceDefinition, "a", "less than minimum"),
-            (
-                ResourceDefinition,
-                &"a".repeat(49) as &str,
-                "greater than maximum",
-            ),
-            (
-                ResourceDefinition,
-                "1abc",
-                "Cannot begin with character '1'",
-            ),
+            (ResourceDefinition, &"a".repeat(49) as &str, "greater than maximum"),
+            (ResourceDefinition, "1abc", "Cannot begin with character '1'"),
             (ResourceDefinition, "-abc", "Cannot begin"),
             (ResourceDefinition, "ab.c", "Cannot contain character '.'"),
             (ResourceDefinition, "ab c", "Cannot contain character ' '"),
@@ -223,11 +186,7 @@ mod tests {
             (ResourceDefinition, "_1", "at least one character"),
             (ResourceDefinition, "aé", "Cannot contain"),
             (StoragePool, "ab", "less than minimum"),
-            (
-                NetInterface,
-                &"n".repeat(33) as &str,
-                "greater than maximum",
-            ),
+            (NetInterface, &"n".repeat(33) as &str, "greater than maximum"),
         ];
         for (kind, name, why) in bad {
             let err = check_name(kind, name).expect_err(name);
@@ -240,19 +199,11 @@ mod tests {
         for name in ["n1", "node-1.example.com", "1node", "Server01"] {
             assert_eq!(check_name(Node, name), Ok(()), "{name}");
         }
-        for name in [
-            "n", ".node", "node..a", "node.", "-node", "node-", "no_de", "nö", "a b",
-        ] {
+        for name in ["n", ".node", "node..a", "node.", "-node", "node-", "no_de", "nö", "a b"] {
             assert!(check_name(Node, name).is_err(), "{name}");
         }
         assert!(check_name(Node, &"a".repeat(64)).is_err());
-        let long = [
-            "a".repeat(63),
-            "b".repeat(63),
-            "c".repeat(63),
-            "d".repeat(63),
-        ]
-        .join(".");
+        let long = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(63)].join(".");
         assert!(check_name(Node, &long).is_ok());
         assert!(check_name(Node, &format!("{long}x")).is_err());
     }
@@ -260,10 +211,7 @@ mod tests {
     #[test]
     fn messages_name_the_object() {
         let err = check_name(ResourceDefinition, "1x").unwrap_err();
-        assert_eq!(
-            err.message(),
-            "The specified resource name '1x' is invalid."
-        );
+        assert_eq!(err.message(), "The specified resource name '1x' is invalid.");
         let err = check_name(Node, "-x").unwrap_err();
         assert_eq!(err.message(), "The given node name '-x' is invalid.");
     }

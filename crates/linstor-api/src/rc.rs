@@ -37,11 +37,7 @@ pub enum RcType {
 
 impl ApiCallRc {
     pub fn new(ret_code: i64, message: impl Into<String>) -> Self {
-        ApiCallRc {
-            ret_code,
-            message: message.into(),
-            ..Default::default()
-        }
+        ApiCallRc { ret_code, message: message.into(), ..Default::default() }
     }
     pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
         self.cause = Some(cause.into());
@@ -98,11 +94,9 @@ pub fn has_error(list: &[ApiCallRc]) -> bool {
 impl std::fmt::Display for ApiCallRc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)?;
-        for (label, text) in [
-            ("cause", &self.cause),
-            ("details", &self.details),
-            ("correction", &self.correction),
-        ] {
+        for (label, text) in
+            [("cause", &self.cause), ("details", &self.details), ("correction", &self.correction)]
+        {
             if let Some(text) = text {
                 write!(f, "; {label}: {text}")?;
             }
@@ -120,10 +114,7 @@ mod tests {
         assert_eq!(MASK_NODE | MASK_CRT | CREATED, 20709377);
         assert_eq!(MASK_RSC_DFN | MASK_CRT | CREATED, 20447233);
         assert_eq!(MASK_SNAPSHOT | MASK_CRT | CREATED, 17563649);
-        assert_eq!(
-            MASK_NODE | MASK_CRT | FAIL_EXISTS_NODE,
-            -4611686018406678028
-        );
+        assert_eq!(MASK_NODE | MASK_CRT | FAIL_EXISTS_NODE, -4611686018406678028);
     }
 
     #[test]

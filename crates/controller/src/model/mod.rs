@@ -14,7 +14,8 @@ use imbl::{OrdMap, OrdSet};
 use linstor_api::names::NameKey;
 use linstor_api::Props;
 
-/// Key of an object that lives on a node: (node, object).
+/// Key of an object tied to a node: (node, pool) for storage pools, (resource, node) for
+/// resources.
 pub type NodeScoped = (NameKey, NameKey);
 
 #[derive(Debug, Clone, Default)]
@@ -27,6 +28,8 @@ pub struct State {
     pub resource_groups: OrdMap<NameKey, ResourceGroup>,
     pub resource_definitions: OrdMap<NameKey, ResourceDefinition>,
     pub key_value_stores: OrdMap<NameKey, KeyValueStore>,
+    /// Keyed by (resource definition, node).
+    pub resources: OrdMap<NodeScoped, Resource>,
     /// Derived: resource definitions by their own props, for props-filtered lookups.
     pub rd_props: PropIndex,
     /// Derived: DRBD minor numbers in use by volume definitions.
@@ -44,18 +47,23 @@ impl State {
         self.resource_definitions.get(&NameKey::new(name))
     }
     pub fn storage_pool(&self, node: &str, pool: &str) -> Option<&StoragePool> {
-        self.storage_pools
-            .get(&(NameKey::new(node), NameKey::new(pool)))
+        self.storage_pools.get(&(NameKey::new(node), NameKey::new(pool)))
+    }
+    pub fn resource(&self, rd: &str, node: &str) -> Option<&Resource> {
+        self.resources.get(&(NameKey::new(rd), NameKey::new(node)))
+    }
+    /// The resources of one resource definition, in node order.
+    pub fn resources_of<'a>(&'a self, rd: &'a NameKey) -> impl Iterator<Item = &'a Resource> + 'a {
+        let from = (rd.clone(), NameKey::new(""));
+        self.resources.range(from..).take_while(move |((r, _), _)| r == rd).map(|(_, r)| r)
+    }
+    /// The resources placed on one node.
+    pub fn resources_on<'a>(&'a self, node: &'a NameKey) -> impl Iterator<Item = &'a Resource> + 'a {
+        self.resources.iter().filter(move |((_, n), _)| n == node).map(|(_, r)| r)
     }
     /// The storage pools of one node, in name order.
-    pub fn storage_pools_of<'a>(
-        &'a self,
-        node: &'a NameKey,
-    ) -> impl Iterator<Item = &'a StoragePool> + 'a {
+    pub fn storage_pools_of<'a>(&'a self, node: &'a NameKey) -> impl Iterator<Item = &'a StoragePool> + 'a {
         let from = (node.clone(), NameKey::new(""));
-        self.storage_pools
-            .range(from..)
-            .take_while(move |((n, _), _)| n == node)
-            .map(|(_, p)| p)
+        self.storage_pools.range(from..).take_while(move |((n, _), _)| n == node).map(|(_, p)| p)
     }
 }

@@ -103,9 +103,7 @@ impl ProviderKind {
 
     /// Parses a provider kind in any case.
     pub fn parse(text: &str) -> Option<ProviderKind> {
-        ProviderKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str().eq_ignore_ascii_case(text))
+        ProviderKind::ALL.into_iter().find(|kind| kind.as_str().eq_ignore_ascii_case(text))
     }
 
     pub fn is_thin(self) -> bool {
@@ -189,9 +187,7 @@ pub struct ResourceDefinition {
 
 impl ResourceDefinition {
     pub fn volume_definition(&self, number: i32) -> Option<&VolumeDefinition> {
-        self.volume_definitions
-            .iter()
-            .find(|vd| vd.volume_number == number)
+        self.volume_definitions.iter().find(|vd| vd.volume_number == number)
     }
 }
 
@@ -219,6 +215,41 @@ pub struct VolumeDefinition {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyValueStore {
     pub name: String,
+    #[serde(default)]
+    pub props: Props,
+}
+
+/// One replica of a resource definition on one node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub name: String,
+    pub node_name: String,
+    pub uuid: String,
+    #[serde(default)]
+    pub props: Props,
+    /// LINSTOR resource flags (`DISKLESS`, `DELETE`, ...); empty for a diskful replica.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// The layers this replica is made of, top first (e.g. `["STORAGE"]`).
+    pub layer_stack: Vec<String>,
+    /// Milliseconds since the epoch.
+    pub create_timestamp: i64,
+    /// The storage pool of each volume, by volume number.
+    #[serde(default)]
+    pub volumes: Vec<ResourceVolume>,
+}
+
+impl Resource {
+    pub fn is_diskless(&self) -> bool {
+        self.flags.iter().any(|f| f == "DISKLESS")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceVolume {
+    pub volume_number: i32,
+    pub storage_pool: String,
+    pub uuid: String,
     #[serde(default)]
     pub props: Props,
 }

@@ -94,24 +94,16 @@ impl PropIndex {
                         return Some(Vec::new());
                     };
                     if values.len() > 1 {
-                        let mut all: Vec<NameKey> = values
-                            .values()
-                            .flat_map(|owners| owners.iter().cloned())
-                            .collect();
+                        let mut all: Vec<NameKey> =
+                            values.values().flat_map(|owners| owners.iter().cloned()).collect();
                         all.sort();
                         all
                     } else {
-                        values
-                            .values()
-                            .flat_map(|owners| owners.iter().cloned())
-                            .collect()
+                        values.values().flat_map(|owners| owners.iter().cloned()).collect()
                     }
                 }
             };
-            if best
-                .as_ref()
-                .is_none_or(|current| found.len() < current.len())
-            {
+            if best.as_ref().is_none_or(|current| found.len() < current.len()) {
                 best = Some(found);
             }
         }
@@ -124,10 +116,7 @@ mod tests {
     use super::*;
 
     fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -138,45 +127,20 @@ mod tests {
         index.update(&a, &Props::new(), &props(&[("Aux/x", "1"), ("Aux/y", "2")]));
         index.update(&b, &Props::new(), &props(&[("Aux/x", "1")]));
         let eq = |k: &str, v: &str| PropFilter::Equals(k.into(), v.into());
-        assert_eq!(
-            index.candidates(&[eq("Aux/x", "1")]),
-            Some(vec![a.clone(), b.clone()])
-        );
-        assert_eq!(
-            index.candidates(&[eq("Aux/x", "1"), eq("Aux/y", "2")]),
-            Some(vec![a.clone()])
-        );
-        assert_eq!(
-            index.candidates(&[PropFilter::Has("Aux/y".into())]),
-            Some(vec![a.clone()])
-        );
-        index.update(
-            &a,
-            &props(&[("Aux/x", "1"), ("Aux/y", "2")]),
-            &props(&[("Aux/x", "3")]),
-        );
+        assert_eq!(index.candidates(&[eq("Aux/x", "1")]), Some(vec![a.clone(), b.clone()]));
+        assert_eq!(index.candidates(&[eq("Aux/x", "1"), eq("Aux/y", "2")]), Some(vec![a.clone()]));
+        assert_eq!(index.candidates(&[PropFilter::Has("Aux/y".into())]), Some(vec![a.clone()]));
+        index.update(&a, &props(&[("Aux/x", "1"), ("Aux/y", "2")]), &props(&[("Aux/x", "3")]));
         assert_eq!(index.candidates(&[eq("Aux/x", "1")]), Some(vec![b.clone()]));
-        assert_eq!(
-            index.candidates(&[PropFilter::Has("Aux/y".into())]),
-            Some(vec![])
-        );
-        assert_eq!(
-            index.candidates(&[PropFilter::Has("Aux/x".into())]),
-            Some(vec![a, b])
-        );
+        assert_eq!(index.candidates(&[PropFilter::Has("Aux/y".into())]), Some(vec![]));
+        assert_eq!(index.candidates(&[PropFilter::Has("Aux/x".into())]), Some(vec![a, b]));
         assert_eq!(index.candidates(&[]), None);
     }
 
     #[test]
     fn filter_parsing() {
         assert_eq!(PropFilter::parse("k"), PropFilter::Has("k".into()));
-        assert_eq!(
-            PropFilter::parse("k=v=w"),
-            PropFilter::Equals("k".into(), "v=w".into())
-        );
-        assert_eq!(
-            PropFilter::parse("k="),
-            PropFilter::Equals("k".into(), "".into())
-        );
+        assert_eq!(PropFilter::parse("k=v=w"), PropFilter::Equals("k".into(), "v=w".into()));
+        assert_eq!(PropFilter::parse("k="), PropFilter::Equals("k".into(), "".into()));
     }
 }

@@ -15,6 +15,8 @@ pub enum ObjRef {
     ResourceGroup(NameKey),
     ResourceDefinition(NameKey),
     KeyValueStore(NameKey),
+    /// (resource definition, node)
+    Resource(NameKey, NameKey),
 }
 
 impl ObjRef {
@@ -28,6 +30,7 @@ impl ObjRef {
             ObjRef::ResourceGroup(g) => ("resource_group", g.to_string()),
             ObjRef::ResourceDefinition(r) => ("resource_definition", r.to_string()),
             ObjRef::KeyValueStore(k) => ("key_value_store", k.to_string()),
+            ObjRef::Resource(r, n) => ("resource", format!("{r}/{n}")),
         }
     }
 
@@ -41,6 +44,7 @@ impl ObjRef {
             ObjRef::ResourceGroup(g) => to_json(state.resource_groups.get(g)),
             ObjRef::ResourceDefinition(r) => to_json(state.resource_definitions.get(r)),
             ObjRef::KeyValueStore(k) => to_json(state.key_value_stores.get(k)),
+            ObjRef::Resource(r, n) => to_json(state.resources.get(&(r.clone(), n.clone()))),
         }
     }
 }
@@ -54,14 +58,13 @@ fn to_json<T: serde::Serialize>(object: Option<&T>) -> Option<String> {
 pub struct Txn {
     state: State,
     dirty: BTreeSet<ObjRef>,
+    /// Nodes whose desired state changed: their satellites must hear about it.
+    touched_nodes: BTreeSet<NameKey>,
 }
 
 impl Txn {
     pub fn new(state: State) -> Txn {
-        Txn {
-            state,
-            dirty: BTreeSet::new(),
-        }
+        Txn { state, dirty: BTreeSet::new(), touched_nodes: BTreeSet::new() }
     }
 
     pub fn state(&self) -> &State {
@@ -70,6 +73,21 @@ impl Txn {
 
     pub fn into_parts(self) -> (State, BTreeSet<ObjRef>) {
         (self.state, self.dirty)
+    }
+
+    /// The nodes whose desired state this transaction changed.
+    pub fn touched_nodes(&self) -> &BTreeSet<NameKey> {
+        &self.touched_nodes
+    }
+
+    /// Marks a node as needing its satellite to hear the new state.
+    pub fn touch_node(&mut self, node: NameKey) {
+        self.touched_nodes.insert(node);
+    }
+
+    fn touch_nodes_of_rd(&mut self, rd: &NameKey) {
+        let nodes: Vec<NameKey> = self.state.resources_of(rd).map(|r| NameKey::new(&r.node_name)).collect();
+        self.touched_nodes.extend(nodes);
     }
 
     pub fn set_controller_props(&mut self, props: Props) {
@@ -90,30 +108,26 @@ impl Txn {
 
     pub fn put_storage_pool_definition(&mut self, spd: StoragePoolDefinition) {
         let key = NameKey::new(&spd.name);
-        self.dirty
-            .insert(ObjRef::StoragePoolDefinition(key.clone()));
+        self.dirty.insert(ObjRef::StoragePoolDefinition(key.clone()));
         self.state.storage_pool_definitions.insert(key, spd);
     }
 
     pub fn remove_storage_pool_definition(&mut self, key: &NameKey) {
-        self.dirty
-            .insert(ObjRef::StoragePoolDefinition(key.clone()));
+        self.dirty.insert(ObjRef::StoragePoolDefinition(key.clone()));
         self.state.storage_pool_definitions.remove(key);
     }
 
     pub fn put_storage_pool(&mut self, pool: StoragePool) {
         let key = (NameKey::new(&pool.node_name), NameKey::new(&pool.name));
-        self.dirty
-            .insert(ObjRef::StoragePool(key.0.clone(), key.1.clone()));
+        self.dirty.insert(ObjRef::StoragePool(key.0.clone(), key.1.clone()));
+        self.touched_nodes.insert(key.0.clone());
         self.state.storage_pools.insert(key, pool);
     }
 
     pub fn remove_storage_pool(&mut self, node: &NameKey, pool: &NameKey) {
-        self.dirty
-            .insert(ObjRef::StoragePool(node.clone(), pool.clone()));
-        self.state
-            .storage_pools
-            .remove(&(node.clone(), pool.clone()));
+        self.dirty.insert(ObjRef::StoragePool(node.clone(), pool.clone()));
+        self.touched_nodes.insert(node.clone());
+        self.state.storage_pools.remove(&(node.clone(), pool.clone()));
     }
 
     pub fn put_resource_group(&mut self, group: ResourceGroup) {
@@ -132,26 +146,29 @@ impl Txn {
         self.dirty.insert(ObjRef::ResourceDefinition(key.clone()));
         let old = self.state.resource_definitions.insert(key.clone(), rd);
         let new = &self.state.resource_definitions[&key];
-        index_rd_change(
-            &mut self.state.rd_props,
-            &mut self.state.minors,
-            &key,
-            old.as_ref(),
-            Some(new),
-        );
+        index_rd_change(&mut self.state.rd_props, &mut self.state.minors, &key, old.as_ref(), Some(new));
+        self.touch_nodes_of_rd(&key);
     }
 
     pub fn remove_resource_definition(&mut self, key: &NameKey) -> Option<ResourceDefinition> {
         self.dirty.insert(ObjRef::ResourceDefinition(key.clone()));
+        self.touch_nodes_of_rd(key);
         let old = self.state.resource_definitions.remove(key);
-        index_rd_change(
-            &mut self.state.rd_props,
-            &mut self.state.minors,
-            key,
-            old.as_ref(),
-            None,
-        );
+        index_rd_change(&mut self.state.rd_props, &mut self.state.minors, key, old.as_ref(), None);
         old
+    }
+
+    pub fn put_resource(&mut self, resource: Resource) {
+        let key = (NameKey::new(&resource.name), NameKey::new(&resource.node_name));
+        self.dirty.insert(ObjRef::Resource(key.0.clone(), key.1.clone()));
+        self.touched_nodes.insert(key.1.clone());
+        self.state.resources.insert(key, resource);
+    }
+
+    pub fn remove_resource(&mut self, rd: &NameKey, node: &NameKey) -> Option<Resource> {
+        self.dirty.insert(ObjRef::Resource(rd.clone(), node.clone()));
+        self.touched_nodes.insert(node.clone());
+        self.state.resources.remove(&(rd.clone(), node.clone()))
     }
 
     pub fn put_key_value_store(&mut self, kvs: KeyValueStore) {
@@ -175,34 +192,18 @@ fn index_rd_change(
     new: Option<&ResourceDefinition>,
 ) {
     let empty = Props::new();
-    props.update(
-        key,
-        old.map_or(&empty, |rd| &rd.props),
-        new.map_or(&empty, |rd| &rd.props),
-    );
-    for vd in old
-        .map(|rd| rd.volume_definitions.as_slice())
-        .unwrap_or_default()
-    {
+    props.update(key, old.map_or(&empty, |rd| &rd.props), new.map_or(&empty, |rd| &rd.props));
+    for vd in old.map(|rd| rd.volume_definitions.as_slice()).unwrap_or_default() {
         minors.remove(&vd.minor_number);
     }
-    for vd in new
-        .map(|rd| rd.volume_definitions.as_slice())
-        .unwrap_or_default()
-    {
+    for vd in new.map(|rd| rd.volume_definitions.as_slice()).unwrap_or_default() {
         minors.insert(vd.minor_number);
     }
 }
 
 /// Rebuilds a state from stored rows of (kind, key, JSON body).
-pub fn state_from_rows(
-    rows: impl IntoIterator<Item = (String, String, String)>,
-) -> Result<State, String> {
-    fn parse<T: serde::de::DeserializeOwned>(
-        kind: &str,
-        key: &str,
-        body: &str,
-    ) -> Result<T, String> {
+pub fn state_from_rows(rows: impl IntoIterator<Item = (String, String, String)>) -> Result<State, String> {
+    fn parse<T: serde::de::DeserializeOwned>(kind: &str, key: &str, body: &str) -> Result<T, String> {
         serde_json::from_str(body).map_err(|e| format!("stored {kind} '{key}' is unreadable: {e}"))
     }
     let mut txn = Txn::new(State::default());
@@ -210,18 +211,13 @@ pub fn state_from_rows(
         match kind.as_str() {
             "controller_props" => txn.set_controller_props(parse(&kind, &key, &body)?),
             "node" => txn.put_node(parse(&kind, &key, &body)?),
-            "storage_pool_definition" => {
-                txn.put_storage_pool_definition(parse(&kind, &key, &body)?)
-            }
+            "storage_pool_definition" => txn.put_storage_pool_definition(parse(&kind, &key, &body)?),
             "storage_pool" => txn.put_storage_pool(parse(&kind, &key, &body)?),
             "resource_group" => txn.put_resource_group(parse(&kind, &key, &body)?),
             "resource_definition" => txn.put_resource_definition(parse(&kind, &key, &body)?),
             "key_value_store" => txn.put_key_value_store(parse(&kind, &key, &body)?),
-            _ => {
-                return Err(format!(
-                    "the store holds an object of unknown kind '{kind}'"
-                ))
-            }
+            "resource" => txn.put_resource(parse(&kind, &key, &body)?),
+            _ => return Err(format!("the store holds an object of unknown kind '{kind}'")),
         }
     }
     Ok(txn.into_parts().0)

@@ -18,22 +18,15 @@ impl Controller {
             txn.set_controller_props(props);
             let keys: Vec<&str> = change.override_props.keys().map(String::as_str).collect();
             if !keys.is_empty() {
-                answer.push(PROPS_SET.created(format!(
-                    "Successfully set property key(s): {}",
-                    keys.join(",")
-                )));
+                answer
+                    .push(PROPS_SET.created(format!("Successfully set property key(s): {}", keys.join(","))));
             }
-            let deleted: Vec<&str> = change
-                .delete_props
-                .iter()
-                .chain(change.delete_namespaces)
-                .map(String::as_str)
-                .collect();
+            let deleted: Vec<&str> =
+                change.delete_props.iter().chain(change.delete_namespaces).map(String::as_str).collect();
             if !deleted.is_empty() {
-                answer.push(PROPS_DEL.deleted(format!(
-                    "Successfully deleted property key(s): {}",
-                    deleted.join(",")
-                )));
+                answer.push(
+                    PROPS_DEL.deleted(format!("Successfully deleted property key(s): {}", deleted.join(","))),
+                );
             }
             Ok(answer)
         })
@@ -51,9 +44,7 @@ impl Controller {
             let mut answer = modify_props(PROPS_DEL, PropObject::Controller, &mut props, change)?;
             if answer.is_empty() {
                 txn.set_controller_props(props);
-                answer.push(
-                    PROPS_DEL.deleted(format!("Successfully deleted property key(s): {key}")),
-                );
+                answer.push(PROPS_DEL.deleted(format!("Successfully deleted property key(s): {key}")));
             }
             Ok(answer)
         })

@@ -1,8 +1,6 @@
 //! Resource groups, their volume groups, and spawning resource definitions from them.
 
-use super::definitions::{
-    add_volume_definition, new_resource_definition, NewDefinition, NewVolume,
-};
+use super::definitions::{add_volume_definition, new_resource_definition, NewDefinition, NewVolume};
 use super::props::{checked_props, modify_props, PropsChange};
 use super::{new_uuid, valid_name, Call};
 use crate::model::{ProviderKind, ResourceGroup, Txn, VolumeGroup};
@@ -11,8 +9,8 @@ use linstor_api::consts::*;
 use linstor_api::names::{NameKey, NameKind};
 use linstor_api::props::PropObject;
 use linstor_api::{
-    ApiCallRc, ApiCallRcList, AutoSelectFilter, ResourceGroupModify, ResourceGroupSpawn,
-    VolumeGroupModify, DEFAULT_RESOURCE_GROUP,
+    ApiCallRc, ApiCallRcList, AutoSelectFilter, ResourceGroupModify, ResourceGroupSpawn, VolumeGroupModify,
+    DEFAULT_RESOURCE_GROUP,
 };
 
 const RG_CRT: Call = Call::new(MASK_RSC_GRP, MASK_CRT);
@@ -26,24 +24,11 @@ const VG_DEL: Call = Call::new(MASK_VLM_GRP, MASK_DEL);
 pub const MAX_VOLUME_NUMBER: i32 = 65534;
 /// DRBD peer slots: 1 to 31.
 pub const MAX_PEER_SLOTS: i32 = 31;
-pub const LAYERS: [&str; 7] = [
-    "DRBD",
-    "LUKS",
-    "STORAGE",
-    "NVME",
-    "WRITECACHE",
-    "CACHE",
-    "BCACHE",
-];
+pub const LAYERS: [&str; 7] = ["DRBD", "LUKS", "STORAGE", "NVME", "WRITECACHE", "CACHE", "BCACHE"];
 
 pub fn rg_not_found(call: Call, name: &str) -> ApiCallRc {
-    call.rc(
-        FAIL_NOT_FOUND_RSC_GRP,
-        format!("Resource group '{name}' not found."),
-    )
-    .with_correction(
-        "Create the resource group first, or check its name with 'resource-group list'.",
-    )
+    call.rc(FAIL_NOT_FOUND_RSC_GRP, format!("Resource group '{name}' not found."))
+        .with_correction("Create the resource group first, or check its name with 'resource-group list'.")
 }
 
 /// Checks a layer list: known layers, in any case, each once, STORAGE at the bottom.
@@ -52,10 +37,7 @@ pub fn checked_layer_stack(call: Call, layers: &[String]) -> Result<Vec<String>,
     for layer in layers {
         let Some(known) = LAYERS.iter().find(|l| l.eq_ignore_ascii_case(layer)) else {
             return Err(call
-                .rc(
-                    FAIL_INVLD_LAYER_KIND,
-                    format!("The layer '{layer}' is unknown."),
-                )
+                .rc(FAIL_INVLD_LAYER_KIND, format!("The layer '{layer}' is unknown."))
                 .with_correction(format!("Use layers from: {}.", LAYERS.join(", "))));
         };
         if stack.iter().any(|l| l == known) {
@@ -70,10 +52,7 @@ pub fn checked_layer_stack(call: Call, layers: &[String]) -> Result<Vec<String>,
         return Err(call
             .rc(
                 FAIL_INVLD_LAYER_STACK,
-                format!(
-                    "The layer stack {} does not end with STORAGE.",
-                    stack.join(",")
-                ),
+                format!("The layer stack {} does not end with STORAGE.", stack.join(",")),
             )
             .with_correction("Put STORAGE as the last layer, e.g. DRBD,STORAGE."));
     }
@@ -81,23 +60,16 @@ pub fn checked_layer_stack(call: Call, layers: &[String]) -> Result<Vec<String>,
 }
 
 /// Checks every field of a placement filter and normalizes layer and provider names.
-pub fn checked_filter(
-    call: Call,
-    filter: &AutoSelectFilter,
-) -> Result<AutoSelectFilter, ApiCallRc> {
+pub fn checked_filter(call: Call, filter: &AutoSelectFilter) -> Result<AutoSelectFilter, ApiCallRc> {
     let mut filter = filter.clone();
-    for (field, count) in [
-        ("place_count", filter.place_count),
-        ("additional_place_count", filter.additional_place_count),
-    ] {
+    for (field, count) in
+        [("place_count", filter.place_count), ("additional_place_count", filter.additional_place_count)]
+    {
         if let Some(count) = count {
             let minimum = if field == "place_count" { 1 } else { 0 };
             if count < minimum {
                 return Err(call
-                    .rc(
-                        FAIL_INVLD_PLACE_COUNT,
-                        format!("The {field} {count} is invalid."),
-                    )
+                    .rc(FAIL_INVLD_PLACE_COUNT, format!("The {field} {count} is invalid."))
                     .with_correction(format!("Use a {field} of at least {minimum}.")));
             }
         }
@@ -105,11 +77,8 @@ pub fn checked_filter(
     for node in &filter.node_name_list {
         valid_name(call, NameKind::Node, node)?;
     }
-    for pool in filter
-        .storage_pool
-        .iter()
-        .chain(&filter.storage_pool_list)
-        .chain(&filter.storage_pool_diskless_list)
+    for pool in
+        filter.storage_pool.iter().chain(&filter.storage_pool_list).chain(&filter.storage_pool_diskless_list)
     {
         valid_name(call, NameKind::StoragePool, pool)?;
     }
@@ -119,7 +88,10 @@ pub fn checked_filter(
     if let Some(pattern) = &filter.not_place_with_rsc_regex {
         if let Err(err) = regex::Regex::new(pattern) {
             return Err(call
-                .rc(FAIL_INVLD_REQUEST, format!("The regular expression '{pattern}' of not_place_with_rsc_regex is invalid."))
+                .rc(
+                    FAIL_INVLD_REQUEST,
+                    format!("The regular expression '{pattern}' of not_place_with_rsc_regex is invalid."),
+                )
                 .with_cause(err.to_string()));
         }
     }
@@ -134,12 +106,8 @@ pub fn checked_filter(
     filter.layer_stack = checked_layer_stack(call, &filter.layer_stack)?;
     let mut providers = Vec::new();
     for text in &filter.provider_list {
-        let kind = ProviderKind::parse(text).ok_or_else(|| {
-            call.rc(
-                FAIL_INVLD_PROVIDER,
-                format!("The provider kind '{text}' is invalid."),
-            )
-        })?;
+        let kind = ProviderKind::parse(text)
+            .ok_or_else(|| call.rc(FAIL_INVLD_PROVIDER, format!("The provider kind '{text}' is invalid.")))?;
         providers.push(kind.as_str().to_string());
     }
     filter.provider_list = providers;
@@ -149,21 +117,14 @@ pub fn checked_filter(
 fn checked_peer_slots(call: Call, peer_slots: Option<i32>) -> Result<Option<i32>, ApiCallRc> {
     match peer_slots {
         Some(slots) if !(1..=MAX_PEER_SLOTS).contains(&slots) => Err(call
-            .rc(
-                FAIL_INVLD_REQUEST,
-                format!("{slots} peer slots is invalid."),
-            )
+            .rc(FAIL_INVLD_REQUEST, format!("{slots} peer slots is invalid."))
             .with_correction(format!("Use 1 to {MAX_PEER_SLOTS} peer slots."))),
         other => Ok(other),
     }
 }
 
 /// Checks `GROSS_SIZE`-style flag changes: `FLAG` adds, `-FLAG` removes.
-pub fn apply_flag_changes(
-    call: Call,
-    flags: &mut Vec<String>,
-    changes: &[String],
-) -> Result<(), ApiCallRc> {
+pub fn apply_flag_changes(call: Call, flags: &mut Vec<String>, changes: &[String]) -> Result<(), ApiCallRc> {
     for change in changes {
         let (remove, name) = match change.strip_prefix('-') {
             Some(name) => (true, name),
@@ -171,10 +132,7 @@ pub fn apply_flag_changes(
         };
         if !name.eq_ignore_ascii_case("GROSS_SIZE") {
             return Err(call
-                .rc(
-                    FAIL_INVLD_REQUEST,
-                    format!("The flag '{change}' cannot be set here."),
-                )
+                .rc(FAIL_INVLD_REQUEST, format!("The flag '{change}' cannot be set here."))
                 .with_correction("Only GROSS_SIZE (or -GROSS_SIZE to remove it) can be changed."));
         }
         flags.retain(|f| f != "GROSS_SIZE");
@@ -186,10 +144,7 @@ pub fn apply_flag_changes(
 }
 
 fn existing_group(txn: &Txn, call: Call, name: &str) -> Result<ResourceGroup, ApiCallRc> {
-    txn.state()
-        .resource_group(name)
-        .cloned()
-        .ok_or_else(|| rg_not_found(call, name))
+    txn.state().resource_group(name).cloned().ok_or_else(|| rg_not_found(call, name))
 }
 
 fn vg_not_found(call: Call, group: &str, number: i32) -> ApiCallRc {
@@ -204,10 +159,8 @@ impl Controller {
         self.write_answer(|txn| {
             valid_name(RG_CRT, NameKind::ResourceGroup, &input.name)?;
             if let Some(existing) = txn.state().resource_group(&input.name) {
-                return Err(RG_CRT.rc(
-                    FAIL_EXISTS_RSC_GRP,
-                    format!("Resource group '{}' already exists.", existing.name),
-                ));
+                return Err(RG_CRT
+                    .rc(FAIL_EXISTS_RSC_GRP, format!("Resource group '{}' already exists.", existing.name)));
             }
             let group = ResourceGroup {
                 name: input.name.clone(),
@@ -220,10 +173,7 @@ impl Controller {
             };
             let answer = vec![RG_CRT
                 .created(format!("New resource group '{}' created.", group.name))
-                .with_details(format!(
-                    "Resource group '{}' UUID is: {}",
-                    group.name, group.uuid
-                ))
+                .with_details(format!("Resource group '{}' UUID is: {}", group.name, group.uuid))
                 .with_obj_ref("RscGrp", &group.name)];
             txn.put_resource_group(group);
             Ok(answer)
@@ -237,8 +187,7 @@ impl Controller {
                 group.description = Some(description).filter(|d| !d.is_empty());
             }
             if let Some(filter) = &input.select_filter {
-                group.select_filter =
-                    checked_filter(RG_MOD, &group.select_filter.merged_with(filter))?;
+                group.select_filter = checked_filter(RG_MOD, &group.select_filter.merged_with(filter))?;
             }
             if input.peer_slots.is_some() {
                 group.peer_slots = checked_peer_slots(RG_MOD, input.peer_slots)?;
@@ -248,15 +197,11 @@ impl Controller {
                 delete_props: &input.delete_props,
                 delete_namespaces: &input.delete_namespaces,
             };
-            let mut answer =
-                modify_props(RG_MOD, PropObject::ResourceGroup, &mut group.props, change)?;
+            let mut answer = modify_props(RG_MOD, PropObject::ResourceGroup, &mut group.props, change)?;
             answer.push(
                 RG_MOD
                     .modified(format!("Resource group '{}' modified.", group.name))
-                    .with_details(format!(
-                        "Resource group '{}' UUID is: {}",
-                        group.name, group.uuid
-                    )),
+                    .with_details(format!("Resource group '{}' UUID is: {}", group.name, group.uuid)),
             );
             txn.put_resource_group(group);
             Ok(answer)
@@ -267,19 +212,13 @@ impl Controller {
         self.write_answer(|txn| {
             let key = NameKey::new(name);
             let Some(group) = txn.state().resource_groups.get(&key).cloned() else {
-                return Ok(vec![RG_DEL.rc(
-                    WARN_NOT_FOUND,
-                    format!("Resource group '{name}' not found."),
-                )]);
+                return Ok(vec![RG_DEL.rc(WARN_NOT_FOUND, format!("Resource group '{name}' not found."))]);
             };
             if key == NameKey::new(DEFAULT_RESOURCE_GROUP) {
                 return Err(RG_DEL
                     .rc(
                         FAIL_IN_USE,
-                        format!(
-                            "The default resource group '{}' cannot be deleted.",
-                            group.name
-                        ),
+                        format!("The default resource group '{}' cannot be deleted.", group.name),
                     )
                     .with_cause("Resource definitions created without a group belong to it."));
             }
@@ -295,15 +234,9 @@ impl Controller {
                 return Err(RG_DEL
                     .rc(
                         FAIL_EXISTS_RSC_DFN,
-                        format!(
-                            "Resource group '{}' still has resource definitions.",
-                            group.name
-                        ),
+                        format!("Resource group '{}' still has resource definitions.", group.name),
                     )
-                    .with_cause(format!(
-                        "Resource definitions in the group include: {}",
-                        members.join(", ")
-                    ))
+                    .with_cause(format!("Resource definitions in the group include: {}", members.join(", ")))
                     .with_correction(
                         "Delete those resource definitions, or move them to another group, first.",
                     ));
@@ -311,18 +244,11 @@ impl Controller {
             txn.remove_resource_group(&key);
             Ok(vec![RG_DEL
                 .deleted(format!("Resource group '{}' deleted.", group.name))
-                .with_details(format!(
-                    "Resource group '{}' UUID was: {}",
-                    group.name, group.uuid
-                ))])
+                .with_details(format!("Resource group '{}' UUID was: {}", group.name, group.uuid))])
         })
     }
 
-    pub fn create_volume_group(
-        &self,
-        group_name: &str,
-        input: linstor_api::VolumeGroup,
-    ) -> ApiCallRcList {
+    pub fn create_volume_group(&self, group_name: &str, input: linstor_api::VolumeGroup) -> ApiCallRcList {
         self.write_answer(|txn| {
             let mut group = existing_group(txn, VG_CRT, group_name)?;
             let number = match input.volume_number {
@@ -339,7 +265,10 @@ impl Controller {
             if group.volume_groups.iter().any(|vg| vg.volume_number == number) {
                 return Err(VG_CRT.rc(
                     FAIL_EXISTS_VLM_GRP,
-                    format!("Volume group with number '{number}' of resource group '{}' already exists.", group.name),
+                    format!(
+                        "Volume group with number '{number}' of resource group '{}' already exists.",
+                        group.name
+                    ),
                 ));
             }
             let mut flags = Vec::new();
@@ -351,7 +280,10 @@ impl Controller {
                 flags,
             };
             let answer = vec![VG_CRT
-                .created(format!("New volume group with number '{number}' of resource group '{}' created.", group.name))
+                .created(format!(
+                    "New volume group with number '{number}' of resource group '{}' created.",
+                    group.name
+                ))
                 .with_details(format!("Volume group UUID is: {}", vg.uuid))];
             group.volume_groups.push(vg);
             group.volume_groups.sort_by_key(|vg| vg.volume_number);
@@ -369,11 +301,7 @@ impl Controller {
         self.write_answer(|txn| {
             let mut group = existing_group(txn, VG_MOD, group_name)?;
             let group_display = group.name.clone();
-            let Some(vg) = group
-                .volume_groups
-                .iter_mut()
-                .find(|vg| vg.volume_number == number)
-            else {
+            let Some(vg) = group.volume_groups.iter_mut().find(|vg| vg.volume_number == number) else {
                 return Err(vg_not_found(VG_MOD, &group_display, number));
             };
             apply_flag_changes(VG_MOD, &mut vg.flags, &input.flags)?;
@@ -414,18 +342,26 @@ impl Controller {
         })
     }
 
-    /// Creates a resource definition with its volume definitions from a resource group, and
-    /// places it unless asked for definitions only. All or nothing.
-    pub fn spawn(&self, group_name: &str, input: ResourceGroupSpawn) -> ApiCallRcList {
+    /// Creates a resource definition with its volume definitions from a resource group inside
+    /// `txn`, and places it unless asked for definitions only. Answers with the RD's name.
+    pub fn spawn_in(
+        &self,
+        txn: &mut Txn,
+        group_name: &str,
+        input: ResourceGroupSpawn,
+    ) -> Result<(ApiCallRcList, String), ApiCallRc> {
         let call = Call::new(MASK_RSC_GRP, MASK_CRT);
-        self.write_answer(|txn| {
+        {
             let group = existing_group(txn, call, group_name)?;
             let mut answer = Vec::new();
             let partial = if group.volume_groups.is_empty() {
                 if !input.volume_sizes.is_empty() {
                     answer.push(call.rc(
                         INFO_NOOP,
-                        format!("Resource group '{}' has no volume groups; spawning in partial mode.", group.name),
+                        format!(
+                            "Resource group '{}' has no volume groups; spawning in partial mode.",
+                            group.name
+                        ),
                     ));
                 }
                 true
@@ -446,7 +382,10 @@ impl Controller {
                     )
                     .with_correction("Give one size per volume group, or spawn with partial=true."));
             }
-            let filter = checked_filter(call, &group.select_filter.merged_with(&input.select_filter.unwrap_or_default()))?;
+            let filter = checked_filter(
+                call,
+                &group.select_filter.merged_with(&input.select_filter.unwrap_or_default()),
+            )?;
             let rd = new_resource_definition(
                 txn,
                 NewDefinition {
@@ -488,10 +427,10 @@ impl Controller {
                         input.volume_sizes.len()
                     ),
                 ));
-                return Ok(answer);
+                return Ok((answer, rd.name));
             }
-            answer.extend(self.autoplace_in(txn, &rd.key, &filter)?);
-            Ok(answer)
-        })
+            answer.extend(self.autoplace_in(txn, &rd.key, &filter, &[])?);
+            Ok((answer, rd.name))
+        }
     }
 }

@@ -22,12 +22,8 @@ impl Controller {
                 .key_value_stores
                 .get(&NameKey::new(name))
                 .cloned()
-                .unwrap_or_else(|| KeyValueStore {
-                    name: name.to_string(),
-                    ..Default::default()
-                });
-            let mut answer =
-                modify_props(KVS_MOD, PropObject::KeyValueStore, &mut kvs.props, change)?;
+                .unwrap_or_else(|| KeyValueStore { name: name.to_string(), ..Default::default() });
+            let mut answer = modify_props(KVS_MOD, PropObject::KeyValueStore, &mut kvs.props, change)?;
             answer.push(KVS_MOD.modified(format!("Key value store '{}' modified.", kvs.name)));
             txn.put_key_value_store(kvs);
             Ok(answer)
@@ -38,16 +34,10 @@ impl Controller {
         self.write_answer(|txn| {
             let key = NameKey::new(name);
             let Some(kvs) = txn.state().key_value_stores.get(&key).cloned() else {
-                return Ok(vec![KVS_DEL.rc(
-                    WARN_NOT_FOUND,
-                    format!("Key value store '{name}' not found."),
-                )]);
+                return Ok(vec![KVS_DEL.rc(WARN_NOT_FOUND, format!("Key value store '{name}' not found."))]);
             };
             txn.remove_key_value_store(&key);
-            Ok(vec![KVS_DEL.deleted(format!(
-                "Key value store '{}' deleted.",
-                kvs.name
-            ))])
+            Ok(vec![KVS_DEL.deleted(format!("Key value store '{}' deleted.", kvs.name))])
         })
     }
 }

@@ -6,9 +6,10 @@ pub mod definitions;
 pub mod groups;
 pub mod kvs;
 pub mod nodes;
-pub mod placement;
 pub mod props;
+pub mod resources;
 pub mod seed;
+pub mod sizes;
 pub mod storage;
 
 use linstor_api::consts::*;

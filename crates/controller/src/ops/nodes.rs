@@ -8,8 +8,8 @@ use linstor_api::consts::*;
 use linstor_api::names::{NameKey, NameKind};
 use linstor_api::props::PropObject;
 use linstor_api::{
-    ApiCallRc, ApiCallRcList, NodeModify, Props, DEFAULT_DISKLESS_STORAGE_POOL,
-    DEFAULT_SATELLITE_PORT, DEFAULT_SATELLITE_SSL_PORT,
+    ApiCallRc, ApiCallRcList, NodeModify, Props, DEFAULT_DISKLESS_STORAGE_POOL, DEFAULT_SATELLITE_PORT,
+    DEFAULT_SATELLITE_SSL_PORT,
 };
 
 const NODE_CRT: Call = Call::new(MASK_NODE, MASK_CRT);
@@ -24,17 +24,10 @@ pub const NODE_TYPES: [&str; 4] = ["CONTROLLER", "SATELLITE", "COMBINED", "AUXIL
 
 fn node_type(call: Call, text: Option<&str>) -> Result<String, ApiCallRc> {
     let text = text.unwrap_or("SATELLITE");
-    NODE_TYPES
-        .iter()
-        .find(|t| t.eq_ignore_ascii_case(text))
-        .map(|t| t.to_string())
-        .ok_or_else(|| {
-            call.rc(
-                FAIL_INVLD_NODE_TYPE,
-                format!("The node type '{text}' is invalid."),
-            )
+    NODE_TYPES.iter().find(|t| t.eq_ignore_ascii_case(text)).map(|t| t.to_string()).ok_or_else(|| {
+        call.rc(FAIL_INVLD_NODE_TYPE, format!("The node type '{text}' is invalid."))
             .with_correction(format!("Use one of: {}.", NODE_TYPES.join(", ")))
-        })
+    })
 }
 
 pub fn node_not_found(call: Call, name: &str) -> ApiCallRc {
@@ -51,10 +44,7 @@ fn checked_net_interface(
     valid_name(call, NameKind::NetInterface, &input.name)?;
     if input.address.parse::<std::net::IpAddr>().is_err() {
         return Err(call
-            .rc(
-                FAIL_INVLD_NET_ADDR,
-                format!("The net interface address '{}' is invalid.", input.address),
-            )
+            .rc(FAIL_INVLD_NET_ADDR, format!("The net interface address '{}' is invalid.", input.address))
             .with_correction("Give an IPv4 or IPv6 address, e.g. 192.168.1.10 or fd00::10."));
     }
     let encryption = match input.satellite_encryption_type.as_deref() {
@@ -64,11 +54,8 @@ fn checked_net_interface(
                 .into_iter()
                 .find(|t| t.eq_ignore_ascii_case(text))
                 .ok_or_else(|| {
-                    call.rc(
-                        FAIL_INVLD_NET_TYPE,
-                        format!("The encryption type '{text}' is invalid."),
-                    )
-                    .with_correction("Use PLAIN or SSL.")
+                    call.rc(FAIL_INVLD_NET_TYPE, format!("The encryption type '{text}' is invalid."))
+                        .with_correction("Use PLAIN or SSL.")
                 })?
                 .to_string(),
         ),
@@ -76,23 +63,14 @@ fn checked_net_interface(
     let port = match input.satellite_port {
         None => None,
         Some(port) => Some(u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| {
-            call.rc(
-                FAIL_INVLD_NET_PORT,
-                format!("The satellite port {port} is invalid."),
-            )
-            .with_correction("Use a port from 1 to 65535.")
+            call.rc(FAIL_INVLD_NET_PORT, format!("The satellite port {port} is invalid."))
+                .with_correction("Use a port from 1 to 65535.")
         })?),
     };
     let (port, encryption) = match (port, encryption) {
-        (None, None) if satellite_defaults => {
-            (Some(DEFAULT_SATELLITE_PORT), Some("PLAIN".to_string()))
-        }
+        (None, None) if satellite_defaults => (Some(DEFAULT_SATELLITE_PORT), Some("PLAIN".to_string())),
         (None, Some(enc)) => {
-            let dflt = if enc == "SSL" {
-                DEFAULT_SATELLITE_SSL_PORT
-            } else {
-                DEFAULT_SATELLITE_PORT
-            };
+            let dflt = if enc == "SSL" { DEFAULT_SATELLITE_SSL_PORT } else { DEFAULT_SATELLITE_PORT };
             (Some(dflt), Some(enc))
         }
         (Some(port), None) => (Some(port), Some("PLAIN".to_string())),
@@ -110,9 +88,7 @@ fn checked_net_interface(
 
 /// Makes sure exactly one interface carrying a satellite connection is active.
 fn settle_active_interface(interfaces: &mut [NetInterface]) {
-    let active = interfaces
-        .iter()
-        .position(|i| i.is_active && i.satellite_port.is_some());
+    let active = interfaces.iter().position(|i| i.is_active && i.satellite_port.is_some());
     let chosen = active.or_else(|| interfaces.iter().position(|i| i.satellite_port.is_some()));
     for (index, interface) in interfaces.iter_mut().enumerate() {
         interface.is_active = Some(index) == chosen;
@@ -130,51 +106,32 @@ fn diskless_pool(node_name: &str) -> StoragePool {
 }
 
 fn existing_node(txn: &Txn, call: Call, name: &str) -> Result<Node, ApiCallRc> {
-    txn.state()
-        .node(name)
-        .cloned()
-        .ok_or_else(|| node_not_found(call, name))
+    txn.state().node(name).cloned().ok_or_else(|| node_not_found(call, name))
 }
 
 impl Controller {
     pub fn create_node(&self, input: linstor_api::Node) -> ApiCallRcList {
         self.write_answer(|txn| {
             valid_name(NODE_CRT, NameKind::Node, &input.name)?;
-            let node_type = node_type(
-                NODE_CRT,
-                Some(&input.node_type)
-                    .filter(|t| !t.is_empty())
-                    .map(String::as_str),
-            )?;
+            let node_type =
+                node_type(NODE_CRT, Some(&input.node_type).filter(|t| !t.is_empty()).map(String::as_str))?;
             if let Some(existing) = txn.state().node(&input.name) {
                 return Err(NODE_CRT
-                    .rc(
-                        FAIL_EXISTS_NODE,
-                        format!("Node '{}' already exists.", existing.name),
-                    )
+                    .rc(FAIL_EXISTS_NODE, format!("Node '{}' already exists.", existing.name))
                     .with_correction("Choose another name, or modify the existing node."));
             }
             let props = checked_props(NODE_CRT, PropObject::Node, &input.props)?;
             if input.net_interfaces.is_empty() && node_type != "AUXILIARY" {
                 return Err(NODE_CRT
-                    .rc(
-                        FAIL_MISSING_NETCOM,
-                        format!("Node '{}' needs a net interface.", input.name),
-                    )
+                    .rc(FAIL_MISSING_NETCOM, format!("Node '{}' needs a net interface.", input.name))
                     .with_correction("Give at least one net interface with the node's address."));
             }
             let single = input.net_interfaces.len() == 1;
             let mut interfaces = Vec::new();
             for netif in &input.net_interfaces {
-                let checked = checked_net_interface(
-                    NODE_CRT,
-                    netif,
-                    single || netif.is_active == Some(true),
-                )?;
-                if interfaces
-                    .iter()
-                    .any(|i: &NetInterface| i.name.eq_ignore_ascii_case(&checked.name))
-                {
+                let checked =
+                    checked_net_interface(NODE_CRT, netif, single || netif.is_active == Some(true))?;
+                if interfaces.iter().any(|i: &NetInterface| i.name.eq_ignore_ascii_case(&checked.name)) {
                     return Err(NODE_CRT.rc(
                         FAIL_EXISTS_NET_IF,
                         format!("The net interface name '{}' is given twice.", checked.name),
@@ -228,15 +185,10 @@ impl Controller {
         self.write_answer(|txn| {
             let key = NameKey::new(name);
             let Some(node) = txn.state().nodes.get(&key).cloned() else {
-                return Ok(vec![
-                    NODE_DEL.rc(WARN_NOT_FOUND, format!("Node '{name}' not found."))
-                ]);
+                return Ok(vec![NODE_DEL.rc(WARN_NOT_FOUND, format!("Node '{name}' not found."))]);
             };
-            let pools: Vec<NameKey> = txn
-                .state()
-                .storage_pools_of(&key)
-                .map(|p| NameKey::new(&p.name))
-                .collect();
+            let pools: Vec<NameKey> =
+                txn.state().storage_pools_of(&key).map(|p| NameKey::new(&p.name)).collect();
             for pool in pools {
                 txn.remove_storage_pool(&key, &pool);
             }
@@ -248,41 +200,22 @@ impl Controller {
         })
     }
 
-    pub fn create_net_interface(
-        &self,
-        node_name: &str,
-        input: linstor_api::NetInterface,
-    ) -> ApiCallRcList {
+    pub fn create_net_interface(&self, node_name: &str, input: linstor_api::NetInterface) -> ApiCallRcList {
         self.write_answer(|txn| {
             let mut node = existing_node(txn, NETIF_CRT, node_name)?;
             let with_defaults = input.is_active == Some(true);
             let netif = checked_net_interface(NETIF_CRT, &input, with_defaults)?;
-            if node
-                .net_interfaces
-                .iter()
-                .any(|i| i.name.eq_ignore_ascii_case(&netif.name))
-            {
+            if node.net_interfaces.iter().any(|i| i.name.eq_ignore_ascii_case(&netif.name)) {
                 return Err(NETIF_CRT.rc(
                     FAIL_EXISTS_NET_IF,
-                    format!(
-                        "Net interface '{}' already exists on node '{}'.",
-                        netif.name, node.name
-                    ),
+                    format!("Net interface '{}' already exists on node '{}'.", netif.name, node.name),
                 ));
             }
             let answer = vec![NETIF_CRT
-                .created(format!(
-                    "New net interface '{}' on node '{}' registered.",
-                    netif.name, node.name
-                ))
-                .with_details(format!(
-                    "Net interface '{}' UUID is: {}",
-                    netif.name, netif.uuid
-                ))];
+                .created(format!("New net interface '{}' on node '{}' registered.", netif.name, node.name))
+                .with_details(format!("Net interface '{}' UUID is: {}", netif.name, netif.uuid))];
             if netif.is_active {
-                node.net_interfaces
-                    .iter_mut()
-                    .for_each(|i| i.is_active = false);
+                node.net_interfaces.iter_mut().for_each(|i| i.is_active = false);
             }
             node.net_interfaces.push(netif);
             settle_active_interface(&mut node.net_interfaces);
@@ -299,30 +232,19 @@ impl Controller {
     ) -> ApiCallRcList {
         self.write_answer(|txn| {
             let mut node = existing_node(txn, NETIF_MOD, node_name)?;
-            let Some(index) = node
-                .net_interfaces
-                .iter()
-                .position(|i| i.name.eq_ignore_ascii_case(netif_name))
+            let Some(index) =
+                node.net_interfaces.iter().position(|i| i.name.eq_ignore_ascii_case(netif_name))
             else {
                 return Err(NETIF_MOD.rc(
                     FAIL_NOT_FOUND_NET_IF,
-                    format!(
-                        "Net interface '{netif_name}' of node '{}' not found.",
-                        node.name
-                    ),
+                    format!("Net interface '{netif_name}' of node '{}' not found.", node.name),
                 ));
             };
             let current = &node.net_interfaces[index];
             let merged = linstor_api::NetInterface {
                 name: current.name.clone(),
-                address: if input.address.is_empty() {
-                    current.address.clone()
-                } else {
-                    input.address
-                },
-                satellite_port: input
-                    .satellite_port
-                    .or(current.satellite_port.map(i32::from)),
+                address: if input.address.is_empty() { current.address.clone() } else { input.address },
+                satellite_port: input.satellite_port.or(current.satellite_port.map(i32::from)),
                 satellite_encryption_type: input
                     .satellite_encryption_type
                     .or_else(|| current.satellite_encryption_type.clone()),
@@ -332,19 +254,11 @@ impl Controller {
             let mut netif = checked_net_interface(NETIF_MOD, &merged, false)?;
             netif.uuid = current.uuid.clone();
             if netif.is_active {
-                node.net_interfaces
-                    .iter_mut()
-                    .for_each(|i| i.is_active = false);
+                node.net_interfaces.iter_mut().for_each(|i| i.is_active = false);
             }
             let answer = vec![NETIF_MOD
-                .modified(format!(
-                    "Net interface '{}' on node '{}' modified.",
-                    netif.name, node.name
-                ))
-                .with_details(format!(
-                    "Net interface '{}' UUID is: {}",
-                    netif.name, netif.uuid
-                ))];
+                .modified(format!("Net interface '{}' on node '{}' modified.", netif.name, node.name))
+                .with_details(format!("Net interface '{}' UUID is: {}", netif.name, netif.uuid))];
             node.net_interfaces[index] = netif;
             settle_active_interface(&mut node.net_interfaces);
             txn.put_node(node);
@@ -365,7 +279,13 @@ impl Controller {
             };
             if node.net_interfaces[index].is_active && node.net_interfaces.len() > 1 {
                 return Err(NETIF_DEL
-                    .rc(FAIL_IN_USE, format!("Net interface '{netif_name}' carries the satellite connection of node '{}'.", node.name))
+                    .rc(
+                        FAIL_IN_USE,
+                        format!(
+                            "Net interface '{netif_name}' carries the satellite connection of node '{}'.",
+                            node.name
+                        ),
+                    )
                     .with_correction("Make another net interface active first."));
             }
             let removed = node.net_interfaces.remove(index);

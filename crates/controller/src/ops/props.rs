@@ -9,9 +9,7 @@ use linstor_api::props::{
 use linstor_api::{ApiCallRc, Props};
 
 fn prop_error(call: Call, object: PropObject, err: PropError) -> ApiCallRc {
-    let rc = call
-        .rc(FAIL_INVLD_PROP, err.to_string())
-        .with_cause(err.cause());
+    let rc = call.rc(FAIL_INVLD_PROP, err.to_string()).with_cause(err.cause());
     match (&err, describe_rule(object, err.key())) {
         (PropError::UnknownKey { .. }, _) => rc.with_correction(
             "Use a key that LINSTOR accepts for this object, or an 'Aux/' key for free-form data.",
@@ -43,9 +41,7 @@ pub struct PropsChange<'a> {
 
 impl PropsChange<'_> {
     pub fn is_empty(&self) -> bool {
-        self.override_props.is_empty()
-            && self.delete_props.is_empty()
-            && self.delete_namespaces.is_empty()
+        self.override_props.is_empty() && self.delete_props.is_empty() && self.delete_namespaces.is_empty()
     }
 }
 
@@ -62,17 +58,18 @@ pub fn modify_props(
         check_prop_delete(object, key).map_err(|err| prop_error(call, object, err))?;
     }
     for namespace in change.delete_namespaces {
-        check_prop_key(namespace.trim_end_matches('/'))
-            .map_err(|err| prop_error(call, object, err))?;
+        check_prop_key(namespace.trim_end_matches('/')).map_err(|err| prop_error(call, object, err))?;
     }
     props.extend(overrides);
     let mut warnings = Vec::new();
     for key in change.delete_props {
         if props.remove(key).is_none() {
-            warnings.push(call.rc(
-                WARN_DEL_UNSET_PROP,
-                format!("Could not delete property '{key}' as it did not exist."),
-            ));
+            warnings.push(
+                call.rc(
+                    WARN_DEL_UNSET_PROP,
+                    format!("Could not delete property '{key}' as it did not exist."),
+                ),
+            );
         }
     }
     for namespace in change.delete_namespaces {

@@ -4,18 +4,13 @@ use super::new_uuid;
 use crate::model::{ResourceGroup, StoragePoolDefinition, Txn};
 use linstor_api::names::NameKey;
 use linstor_api::{
-    AutoSelectFilter, Props, DEFAULT_DISKLESS_STORAGE_POOL, DEFAULT_RESOURCE_GROUP,
-    DEFAULT_STORAGE_POOL,
+    AutoSelectFilter, Props, DEFAULT_DISKLESS_STORAGE_POOL, DEFAULT_RESOURCE_GROUP, DEFAULT_STORAGE_POOL,
 };
 
 /// On a new database: `DfltRscGrp` (place count 2) and the two default storage pool
 /// definitions. An existing database is left as it is.
 pub fn initial_objects(txn: &mut Txn) {
-    if txn
-        .state()
-        .resource_groups
-        .contains_key(&NameKey::new(DEFAULT_RESOURCE_GROUP))
-    {
+    if txn.state().resource_groups.contains_key(&NameKey::new(DEFAULT_RESOURCE_GROUP)) {
         return;
     }
     txn.put_resource_group(ResourceGroup {
@@ -23,10 +18,7 @@ pub fn initial_objects(txn: &mut Txn) {
         uuid: new_uuid(),
         description: None,
         props: Props::new(),
-        select_filter: AutoSelectFilter {
-            place_count: Some(2),
-            ..Default::default()
-        },
+        select_filter: AutoSelectFilter { place_count: Some(2), ..Default::default() },
         peer_slots: None,
         volume_groups: Vec::new(),
     });

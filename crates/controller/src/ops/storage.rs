@@ -21,12 +21,8 @@ const SP_DEL: Call = Call::new(MASK_STOR_POOL, MASK_DEL);
 pub const KEY_STOR_POOL_NAME: &str = "StorDriver/StorPoolName";
 const KEY_THIN_POOL: &str = "StorDriver/ThinPool";
 /// Keys older clients send instead of `StorDriver/StorPoolName`.
-const LEGACY_POOL_KEYS: [&str; 4] = [
-    "StorDriver/FileDir",
-    "StorDriver/LvmVg",
-    "StorDriver/ZPool",
-    "StorDriver/ZPoolThin",
-];
+const LEGACY_POOL_KEYS: [&str; 4] =
+    ["StorDriver/FileDir", "StorDriver/LvmVg", "StorDriver/ZPool", "StorDriver/ZPoolThin"];
 
 /// Renames the legacy backing-pool keys to `StorDriver/StorPoolName` and merges
 /// `StorDriver/ThinPool` into it as `<vg>/<thinpool>`, as LINSTOR's REST layer does.
@@ -50,10 +46,7 @@ fn provider_kind(text: &str) -> Result<ProviderKind, ApiCallRc> {
     ProviderKind::parse(text).ok_or_else(|| {
         let kinds: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
         SP_CRT
-            .rc(
-                FAIL_INVLD_PROVIDER,
-                format!("The storage provider kind '{text}' is invalid."),
-            )
+            .rc(FAIL_INVLD_PROVIDER, format!("The storage provider kind '{text}' is invalid."))
             .with_correction(format!("Use one of: {}.", kinds.join(", ")))
     })
 }
@@ -73,10 +66,7 @@ fn check_backing_pool(kind: ProviderKind, props: &Props) -> Result<(), ApiCallRc
         return Err(SP_CRT
             .rc(
                 FAIL_INVLD_PROP,
-                format!(
-                    "The directory '{value}' of a {} pool is not an absolute path.",
-                    kind.as_str()
-                ),
+                format!("The directory '{value}' of a {} pool is not an absolute path.", kind.as_str()),
             )
             .with_correction("Give the absolute path of the pool's directory."));
     }
@@ -84,27 +74,18 @@ fn check_backing_pool(kind: ProviderKind, props: &Props) -> Result<(), ApiCallRc
 }
 
 fn pool_not_found(call: Call, node: &str, pool: &str) -> ApiCallRc {
-    call.rc(
-        FAIL_NOT_FOUND_STOR_POOL,
-        format!("Storage pool '{pool}' on node '{node}' not found."),
-    )
+    call.rc(FAIL_NOT_FOUND_STOR_POOL, format!("Storage pool '{pool}' on node '{node}' not found."))
 }
 
 impl Controller {
-    pub fn create_storage_pool_definition(
-        &self,
-        input: linstor_api::StoragePoolDefinition,
-    ) -> ApiCallRcList {
+    pub fn create_storage_pool_definition(&self, input: linstor_api::StoragePoolDefinition) -> ApiCallRcList {
         self.write_answer(|txn| {
             valid_name(SPD_CRT, NameKind::StoragePool, &input.storage_pool_name)?;
             let key = NameKey::new(&input.storage_pool_name);
             if let Some(existing) = txn.state().storage_pool_definitions.get(&key) {
                 return Err(SPD_CRT.rc(
                     FAIL_EXISTS_STOR_POOL_DFN,
-                    format!(
-                        "Storage pool definition '{}' already exists.",
-                        existing.name
-                    ),
+                    format!("Storage pool definition '{}' already exists.", existing.name),
                 ));
             }
             let spd = StoragePoolDefinition {
@@ -113,14 +94,8 @@ impl Controller {
                 props: checked_props(SPD_CRT, PropObject::StoragePoolDefinition, &input.props)?,
             };
             let answer = vec![SPD_CRT
-                .created(format!(
-                    "New storage pool definition '{}' created.",
-                    spd.name
-                ))
-                .with_details(format!(
-                    "Storage pool definition '{}' UUID is: {}",
-                    spd.name, spd.uuid
-                ))];
+                .created(format!("New storage pool definition '{}' created.", spd.name))
+                .with_details(format!("Storage pool definition '{}' UUID is: {}", spd.name, spd.uuid))];
             txn.put_storage_pool_definition(spd);
             Ok(answer)
         })
@@ -128,26 +103,15 @@ impl Controller {
 
     pub fn modify_storage_pool_definition(&self, name: &str, change: PropsChange) -> ApiCallRcList {
         self.write_answer(|txn| {
-            let Some(mut spd) = txn
-                .state()
-                .storage_pool_definitions
-                .get(&NameKey::new(name))
-                .cloned()
-            else {
+            let Some(mut spd) = txn.state().storage_pool_definitions.get(&NameKey::new(name)).cloned() else {
                 return Err(SPD_MOD.rc(
                     FAIL_NOT_FOUND_STOR_POOL_DFN,
                     format!("Storage pool definition '{name}' not found."),
                 ));
             };
-            let mut answer = modify_props(
-                SPD_MOD,
-                PropObject::StoragePoolDefinition,
-                &mut spd.props,
-                change,
-            )?;
-            answer.push(
-                SPD_MOD.modified(format!("Storage pool definition '{}' modified.", spd.name)),
-            );
+            let mut answer =
+                modify_props(SPD_MOD, PropObject::StoragePoolDefinition, &mut spd.props, change)?;
+            answer.push(SPD_MOD.modified(format!("Storage pool definition '{}' modified.", spd.name)));
             txn.put_storage_pool_definition(spd);
             Ok(answer)
         })
@@ -157,10 +121,9 @@ impl Controller {
         self.write_answer(|txn| {
             let key = NameKey::new(name);
             let Some(spd) = txn.state().storage_pool_definitions.get(&key).cloned() else {
-                return Ok(vec![SPD_DEL.rc(
-                    WARN_NOT_FOUND,
-                    format!("Storage pool definition '{name}' not found."),
-                )]);
+                return Ok(vec![
+                    SPD_DEL.rc(WARN_NOT_FOUND, format!("Storage pool definition '{name}' not found."))
+                ]);
             };
             let users: Vec<String> = txn
                 .state()
@@ -173,49 +136,37 @@ impl Controller {
                 return Err(SPD_DEL
                     .rc(
                         FAIL_IN_USE,
-                        format!(
-                            "Storage pool definition '{}' still has storage pools.",
-                            spd.name
-                        ),
+                        format!("Storage pool definition '{}' still has storage pools.", spd.name),
                     )
                     .with_cause(format!("Nodes with this pool: {}", users.join(", ")))
                     .with_correction("Delete the storage pools on those nodes first."));
             }
             txn.remove_storage_pool_definition(&key);
-            Ok(vec![SPD_DEL.deleted(format!(
-                "Storage pool definition '{}' deleted.",
-                spd.name
-            ))])
+            Ok(vec![SPD_DEL.deleted(format!("Storage pool definition '{}' deleted.", spd.name))])
         })
     }
 
-    pub fn create_storage_pool(
+    /// Creates a storage pool; when the node's satellite is connected, the call answers after it
+    /// set the pool up, and a pool it cannot use is not kept.
+    pub async fn create_storage_pool(
         &self,
         node_name: &str,
         input: linstor_api::StoragePool,
     ) -> ApiCallRcList {
-        self.write_answer(|txn| {
+        let pool_name = input.storage_pool_name.clone();
+        let result = self.write_tracked(|txn| {
             let Some(node) = txn.state().node(node_name).cloned() else {
                 return Err(node_not_found(SP_CRT, node_name));
             };
             valid_name(SP_CRT, NameKind::StoragePool, &input.storage_pool_name)?;
             let kind = provider_kind(&input.provider_kind)?;
-            let props = checked_props(
-                SP_CRT,
-                PropObject::StoragePool,
-                &normalize_pool_props(input.props.clone()),
-            )?;
+            let props =
+                checked_props(SP_CRT, PropObject::StoragePool, &normalize_pool_props(input.props.clone()))?;
             check_backing_pool(kind, &props)?;
-            if let Some(existing) = txn
-                .state()
-                .storage_pool(&node.name, &input.storage_pool_name)
-            {
+            if let Some(existing) = txn.state().storage_pool(&node.name, &input.storage_pool_name) {
                 return Err(SP_CRT.rc(
                     FAIL_EXISTS_STOR_POOL,
-                    format!(
-                        "Storage pool '{}' already exists on node '{}'.",
-                        existing.name, node.name
-                    ),
+                    format!("Storage pool '{}' already exists on node '{}'.", existing.name, node.name),
                 ));
             }
             let spd_key = NameKey::new(&input.storage_pool_name);
@@ -238,10 +189,7 @@ impl Controller {
                 props,
             };
             let answer = vec![SP_CRT
-                .created(format!(
-                    "New storage pool '{}' on node '{}' registered.",
-                    pool.name, node.name
-                ))
+                .created(format!("New storage pool '{}' on node '{}' registered.", pool.name, node.name))
                 .with_details(format!(
                     "Storage pool '{}' on node '{}' UUID is: {}",
                     pool.name, node.name, pool.uuid
@@ -250,7 +198,37 @@ impl Controller {
                 .with_obj_ref("Node", &node.name)];
             txn.put_storage_pool(pool);
             Ok(answer)
-        })
+        });
+        let (mut answer, touched) = match result {
+            Ok(ok) => ok,
+            Err(err) => return vec![err],
+        };
+        answer.extend(self.sync_nodes(&touched).await);
+        let node = NameKey::new(node_name);
+        let error = self.satellites.observed(&node).and_then(|observed| {
+            observed
+                .storage_pools
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(&pool_name))
+                .and_then(|p| p.error.clone())
+        });
+        if let Some(error) = error {
+            answer.push(
+                SP_CRT
+                    .rc(
+                        FAIL_STOR_POOL_CONFIGURATION_ERROR,
+                        format!("Storage pool '{pool_name}' on node '{node_name}' cannot be used."),
+                    )
+                    .with_cause(error),
+            );
+            if let Ok(((), touched)) = self.write_tracked(|txn| {
+                txn.remove_storage_pool(&node, &NameKey::new(&pool_name));
+                Ok(())
+            }) {
+                answer.extend(self.sync_nodes(&touched).await);
+            }
+        }
+        answer
     }
 
     pub fn modify_storage_pool(
@@ -264,16 +242,12 @@ impl Controller {
                 return Err(pool_not_found(SP_MOD, node_name, pool_name));
             };
             let overrides = normalize_pool_props(change.override_props.clone());
-            let change = PropsChange {
-                override_props: &overrides,
-                ..change
-            };
-            let mut answer =
-                modify_props(SP_MOD, PropObject::StoragePool, &mut pool.props, change)?;
-            answer.push(SP_MOD.modified(format!(
-                "Storage pool '{}' on node '{}' modified.",
-                pool.name, pool.node_name
-            )));
+            let change = PropsChange { override_props: &overrides, ..change };
+            let mut answer = modify_props(SP_MOD, PropObject::StoragePool, &mut pool.props, change)?;
+            answer.push(
+                SP_MOD
+                    .modified(format!("Storage pool '{}' on node '{}' modified.", pool.name, pool.node_name)),
+            );
             txn.put_storage_pool(pool);
             Ok(answer)
         })
@@ -283,25 +257,37 @@ impl Controller {
         self.write_answer(|txn| {
             let Some(pool) = txn.state().storage_pool(node_name, pool_name).cloned() else {
                 if txn.state().node(node_name).is_none() {
-                    return Ok(vec![
-                        SP_DEL.rc(WARN_NOT_FOUND, format!("Node '{node_name}' not found."))
-                    ]);
+                    return Ok(vec![SP_DEL.rc(WARN_NOT_FOUND, format!("Node '{node_name}' not found."))]);
                 }
                 return Ok(vec![SP_DEL.rc(
                     WARN_NOT_FOUND,
                     format!("Storage pool '{pool_name}' on node '{node_name}' not found."),
                 )]);
             };
-            txn.remove_storage_pool(&NameKey::new(&pool.node_name), &NameKey::new(&pool.name));
+            let node = NameKey::new(&pool.node_name);
+            let users: Vec<String> = txn
+                .state()
+                .resources_on(&node)
+                .filter(|r| r.volumes.iter().any(|v| v.storage_pool.eq_ignore_ascii_case(&pool.name)))
+                .map(|r| r.name.clone())
+                .take(10)
+                .collect();
+            if !users.is_empty() {
+                return Err(SP_DEL
+                    .rc(
+                        FAIL_IN_USE,
+                        format!(
+                            "Storage pool '{}' on node '{}' still holds volumes.",
+                            pool.name, pool.node_name
+                        ),
+                    )
+                    .with_cause(format!("Resources with volumes in the pool include: {}", users.join(", ")))
+                    .with_correction("Delete those resources first."));
+            }
+            txn.remove_storage_pool(&node, &NameKey::new(&pool.name));
             Ok(vec![SP_DEL
-                .deleted(format!(
-                    "Storage pool '{}' on node '{}' deleted.",
-                    pool.name, pool.node_name
-                ))
-                .with_details(format!(
-                    "Storage pool '{}' UUID was: {}",
-                    pool.name, pool.uuid
-                ))])
+                .deleted(format!("Storage pool '{}' on node '{}' deleted.", pool.name, pool.node_name))
+                .with_details(format!("Storage pool '{}' UUID was: {}", pool.name, pool.uuid))])
         })
     }
 }
@@ -311,10 +297,7 @@ mod tests {
     use super::*;
 
     fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -324,10 +307,7 @@ mod tests {
             props(&[(KEY_STOR_POOL_NAME, "/srv/pool")])
         );
         assert_eq!(
-            normalize_pool_props(props(&[
-                ("StorDriver/LvmVg", "vg0"),
-                ("StorDriver/ThinPool", "thin")
-            ])),
+            normalize_pool_props(props(&[("StorDriver/LvmVg", "vg0"), ("StorDriver/ThinPool", "thin")])),
             props(&[(KEY_STOR_POOL_NAME, "vg0/thin")])
         );
         assert_eq!(

@@ -10,12 +10,9 @@ use serde::de::DeserializeOwned;
 pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Reply> {
     let mut unknown = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T =
-        serde_ignored::deserialize(&mut deserializer, |path| unknown.push(path.to_string()))
-            .map_err(|err| Reply::bad_request("Unable to parse input json.", err.to_string()))?;
-    deserializer
-        .end()
+    let value: T = serde_ignored::deserialize(&mut deserializer, |path| unknown.push(path.to_string()))
         .map_err(|err| Reply::bad_request("Unable to parse input json.", err.to_string()))?;
+    deserializer.end().map_err(|err| Reply::bad_request("Unable to parse input json.", err.to_string()))?;
     if !unknown.is_empty() {
         return Err(Reply::bad_request(
             "Unable to parse input json.",
@@ -35,9 +32,7 @@ impl Query {
     pub fn parse(raw: Option<&str>) -> Query {
         let pairs = raw
             .map(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect()
+                form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
             })
             .unwrap_or_default();
         Query { pairs }
@@ -55,19 +50,11 @@ impl Query {
 
     /// Every value of a repeated parameter, taken whole (for `props` filters, which may hold commas).
     pub fn all_whole(&self, name: &str) -> Vec<String> {
-        self.pairs
-            .iter()
-            .filter(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.clone())
-            .collect()
+        self.pairs.iter().filter(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()).collect()
     }
 
     fn last(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn number(&self, name: &str) -> Result<usize, Reply> {
@@ -138,8 +125,6 @@ mod tests {
         assert_eq!(q.all_whole("props"), ["Aux/x=1", "k"]);
         assert_eq!(q.paging().ok(), Some((0, 5)));
         assert!(Query::parse(Some("limit=-1")).paging().is_err());
-        assert!(Query::parse(Some("nodes=bad_name"))
-            .names("nodes", NameKind::Node, 0)
-            .is_err());
+        assert!(Query::parse(Some("nodes=bad_name")).names("nodes", NameKind::Node, 0).is_err());
     }
 }

@@ -56,32 +56,20 @@ async fn conventions(request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
         ("access-control-allow-origin", "*"),
-        (
-            "access-control-allow-headers",
-            "origin, content-type, accept, authorization",
-        ),
+        ("access-control-allow-headers", "origin, content-type, accept, authorization"),
         ("access-control-allow-credentials", "true"),
-        (
-            "access-control-allow-methods",
-            "GET, POST, PUT, DELETE, OPTIONS, HEAD",
-        ),
+        ("access-control-allow-methods", "GET, POST, PUT, DELETE, OPTIONS, HEAD"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    tracing::info!(
-        "{method} {path} {} {:.1}ms",
-        status.as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+    tracing::info!("{method} {path} {} {:.1}ms", status.as_u16(), started.elapsed().as_secs_f64() * 1000.0);
     response
 }
 
 fn framework_error(status: StatusCode) -> Response {
     let (code, message) = match status {
         StatusCode::NOT_FOUND => (UNKNOWN_API_CALL, "No such API endpoint."),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            (UNKNOWN_API_CALL, "This endpoint does not take this method.")
-        }
+        StatusCode::METHOD_NOT_ALLOWED => (UNKNOWN_API_CALL, "This endpoint does not take this method."),
         StatusCode::PAYLOAD_TOO_LARGE => (API_CALL_PARSE_ERROR, "The request body is too large."),
         _ if status.is_client_error() => (API_CALL_PARSE_ERROR, "The request could not be read."),
         _ => (FAIL_UNKNOWN_ERROR, "The request failed."),
@@ -89,9 +77,6 @@ fn framework_error(status: StatusCode) -> Response {
     let body = serde_json::to_vec(&[ApiCallRc::new(code, message)]).unwrap_or_default();
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }

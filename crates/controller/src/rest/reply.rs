@@ -8,15 +8,9 @@ use serde::Serialize;
 
 pub enum Reply {
     /// A list of ret codes; the status is `success` unless an entry is an error.
-    Rc {
-        entries: ApiCallRcList,
-        success: StatusCode,
-    },
+    Rc { entries: ApiCallRcList, success: StatusCode },
     /// A list of ret codes with a fixed status (parse errors).
-    Fixed {
-        entries: ApiCallRcList,
-        status: StatusCode,
-    },
+    Fixed { entries: ApiCallRcList, status: StatusCode },
     /// A JSON document.
     Json(StatusCode, Vec<u8>),
     /// No body.
@@ -27,16 +21,10 @@ pub type Answer = Result<Reply, Reply>;
 
 impl Reply {
     pub fn ok(entries: ApiCallRcList) -> Reply {
-        Reply::Rc {
-            entries,
-            success: StatusCode::OK,
-        }
+        Reply::Rc { entries, success: StatusCode::OK }
     }
     pub fn created(entries: ApiCallRcList) -> Reply {
-        Reply::Rc {
-            entries,
-            success: StatusCode::CREATED,
-        }
+        Reply::Rc { entries, success: StatusCode::CREATED }
     }
     pub fn json<T: Serialize>(value: &T) -> Reply {
         Reply::json_with(StatusCode::OK, value)
@@ -83,26 +71,18 @@ pub fn status_of(entries: &[ApiCallRc], success: StatusCode) -> StatusCode {
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
 fn entries_response(status: StatusCode, entries: &ApiCallRcList) -> Response {
-    json_response(
-        status,
-        serde_json::to_vec(entries).unwrap_or_else(|_| b"[]".to_vec()),
-    )
+    json_response(status, serde_json::to_vec(entries).unwrap_or_else(|_| b"[]".to_vec()))
 }
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         match self {
-            Reply::Rc { entries, success } => {
-                entries_response(status_of(&entries, success), &entries)
-            }
+            Reply::Rc { entries, success } => entries_response(status_of(&entries, success), &entries),
             Reply::Fixed { entries, status } => entries_response(status, &entries),
             Reply::Json(status, body) => json_response(status, body),
             Reply::Empty(status) => status.into_response(),

@@ -86,11 +86,7 @@ pub enum PropError {
     /// not whitelisted for this object
     UnknownKey { key: String },
     /// value violates the rule (`rule` describes what the key accepts)
-    InvalidValue {
-        key: String,
-        value: String,
-        rule: String,
-    },
+    InvalidValue { key: String, value: String, rule: String },
 }
 
 impl PropError {
@@ -178,28 +174,19 @@ pub enum RuleKind {
     /// A floating point number within `min..=max`.
     RangeFloat { min: f64, max: f64 },
     /// A decimal integer within `min..=max`, or one of `symbols`.
-    NumericOrSymbol {
-        min: i64,
-        max: i64,
-        symbols: &'static [&'static str],
-    },
+    NumericOrSymbol { min: i64, max: i64, symbols: &'static [&'static str] },
 }
 
-static COMPILED: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
-    rules::REGEX_PATTERNS
-        .iter()
-        .map(|p| Regex::new(p).ok())
-        .collect()
-});
+static COMPILED: LazyLock<Vec<Option<Regex>>> =
+    LazyLock::new(|| rules::REGEX_PATTERNS.iter().map(|p| Regex::new(p).ok()).collect());
 
 impl Rule {
     /// Checks `value`; returns the value to store (normalized) or `None` if it is refused.
     pub fn check(&self, value: &str) -> Option<String> {
         let ok = match self.kind {
-            RuleKind::Regex { id, .. } => COMPILED
-                .get(id)
-                .and_then(Option::as_ref)
-                .is_some_and(|re| re.is_match(value)),
+            RuleKind::Regex { id, .. } => {
+                COMPILED.get(id).and_then(Option::as_ref).is_some_and(|re| re.is_match(value))
+            }
             RuleKind::Symbol(values) => values.contains(&value),
             RuleKind::Text => true,
             RuleKind::Long => value.parse::<i64>().is_ok(),
@@ -208,14 +195,11 @@ impl Rule {
                     .then(|| value.to_ascii_lowercase());
             }
             RuleKind::TrueFalse => {
-                let truthy =
-                    value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("yes");
+                let truthy = value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("yes");
                 let falsy = value.eq_ignore_ascii_case("false") || value.eq_ignore_ascii_case("no");
                 return (truthy || falsy).then(|| truthy.to_string());
             }
-            RuleKind::Range { min, max } => {
-                value.parse::<i64>().is_ok_and(|v| (min..=max).contains(&v))
-            }
+            RuleKind::Range { min, max } => value.parse::<i64>().is_ok_and(|v| (min..=max).contains(&v)),
             RuleKind::RangeFloat { min, max } => {
                 parse_java_double(value).is_some_and(|v| min <= v && v <= max)
             }
@@ -239,10 +223,7 @@ impl Rule {
             RuleKind::Range { min, max } => format!("an integer from {min} to {max}"),
             RuleKind::RangeFloat { min, max } => format!("a number from {min} to {max}"),
             RuleKind::NumericOrSymbol { min, max, symbols } => {
-                format!(
-                    "an integer from {min} to {max} or one of: {}",
-                    symbols.join(", ")
-                )
+                format!("an integer from {min} to {max} or one of: {}", symbols.join(", "))
             }
         };
         match self.unit {
@@ -348,16 +329,10 @@ pub fn check_prop(object: PropObject, key: &str, value: &str) -> Result<String, 
             reason: "the part after Cluster/Remote/ must be a UUID".to_owned(),
         }),
         Lookup::ClusterRemote(_) if value.encode_utf16().nth(REMOTE_NAME_MAX).is_some() => {
-            Err(PropError::InvalidValue {
-                key: key.to_owned(),
-                value: value.to_owned(),
-                rule: remote_rule(),
-            })
+            Err(PropError::InvalidValue { key: key.to_owned(), value: value.to_owned(), rule: remote_rule() })
         }
         Lookup::ClusterRemote(_) => Ok(value.to_owned()),
-        Lookup::Unknown => Err(PropError::UnknownKey {
-            key: key.to_owned(),
-        }),
+        Lookup::Unknown => Err(PropError::UnknownKey { key: key.to_owned() }),
     }
 }
 
@@ -379,10 +354,7 @@ pub fn check_prop_key(key: &str) -> Result<(), PropError> {
     } else {
         return Ok(());
     };
-    Err(PropError::InvalidKey {
-        key: key.to_owned(),
-        reason: reason.to_owned(),
-    })
+    Err(PropError::InvalidKey { key: key.to_owned(), reason: reason.to_owned() })
 }
 
 /// Checks a key of `delete_props` for `object`: LINSTOR refuses to delete keys that are
@@ -390,9 +362,7 @@ pub fn check_prop_key(key: &str) -> Result<(), PropError> {
 pub fn check_prop_delete(object: PropObject, key: &str) -> Result<(), PropError> {
     check_prop_key(key)?;
     match lookup(object, key) {
-        Lookup::Unknown => Err(PropError::UnknownKey {
-            key: key.to_owned(),
-        }),
+        Lookup::Unknown => Err(PropError::UnknownKey { key: key.to_owned() }),
         _ => Ok(()),
     }
 }

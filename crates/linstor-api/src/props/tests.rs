@@ -205,12 +205,7 @@ fn props_table_cases() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failing cases:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failing cases:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -218,19 +213,10 @@ fn props_tables_are_sorted_and_unique() {
     for object in PropObject::ALL {
         let table = rules(object);
         for pair in table.windows(2) {
-            assert!(
-                pair[0].key < pair[1].key,
-                "{object:?}: {} before {}",
-                pair[0].key,
-                pair[1].key
-            );
+            assert!(pair[0].key < pair[1].key, "{object:?}: {} before {}", pair[0].key, pair[1].key);
         }
         for rule in table {
-            assert!(
-                check_prop_key(rule.key).is_ok(),
-                "{object:?}: malformed key {}",
-                rule.key
-            );
+            assert!(check_prop_key(rule.key).is_ok(), "{object:?}: malformed key {}", rule.key);
         }
     }
 }
@@ -244,11 +230,7 @@ fn props_patterns_compile() {
     for object in PropObject::ALL {
         for rule in rules(object) {
             if let RuleKind::Regex { id, .. } = rule.kind {
-                assert!(
-                    id < COMPILED.len(),
-                    "{}: pattern id {id} out of range",
-                    rule.key
-                );
+                assert!(id < COMPILED.len(), "{}: pattern id {id} out of range", rule.key);
             }
         }
     }
@@ -260,25 +242,13 @@ fn props_symbol_rules_accept_their_first_value() {
     for object in PropObject::ALL {
         for rule in rules(object) {
             let first = match rule.kind {
-                RuleKind::Symbol(values)
-                | RuleKind::NumericOrSymbol {
-                    symbols: values, ..
-                } => values[0],
+                RuleKind::Symbol(values) | RuleKind::NumericOrSymbol { symbols: values, .. } => values[0],
                 _ => continue,
             };
             seen += 1;
-            assert_eq!(
-                check_prop(object, rule.key, first).as_deref(),
-                Ok(first),
-                "{object:?} {}",
-                rule.key
-            );
+            assert_eq!(check_prop(object, rule.key, first).as_deref(), Ok(first), "{object:?} {}", rule.key);
             let wrong = format!("{first}x");
-            assert!(
-                check_prop(object, rule.key, &wrong).is_err(),
-                "{object:?} {}={wrong}",
-                rule.key
-            );
+            assert!(check_prop(object, rule.key, &wrong).is_err(), "{object:?} {}={wrong}", rule.key);
         }
     }
     assert!(seen > 20, "only {seen} symbol rules found");
@@ -289,27 +259,14 @@ fn props_range_rules_check_both_bounds() {
     for object in PropObject::ALL {
         for rule in rules(object) {
             let (min, max) = match rule.kind {
-                RuleKind::Range { min, max } | RuleKind::NumericOrSymbol { min, max, .. } => {
-                    (min, max)
-                }
+                RuleKind::Range { min, max } | RuleKind::NumericOrSymbol { min, max, .. } => (min, max),
                 _ => continue,
             };
             for ok in [min, max] {
-                assert!(
-                    rule.check(&ok.to_string()).is_some(),
-                    "{}: {ok} refused",
-                    rule.key
-                );
+                assert!(rule.check(&ok.to_string()).is_some(), "{}: {ok} refused", rule.key);
             }
-            for bad in [min.checked_sub(1), max.checked_add(1)]
-                .into_iter()
-                .flatten()
-            {
-                assert!(
-                    rule.check(&bad.to_string()).is_none(),
-                    "{}: {bad} accepted",
-                    rule.key
-                );
+            for bad in [min.checked_sub(1), max.checked_add(1)].into_iter().flatten() {
+                assert!(rule.check(&bad.to_string()).is_none(), "{}: {bad} accepted", rule.key);
             }
         }
     }
@@ -333,30 +290,15 @@ fn props_every_rule_has_a_description() {
 fn props_descriptions() {
     let d = |o, k| describe_rule(o, k).unwrap_or_default();
     assert_eq!(d(Resource, "PeerSlots"), "an integer from 1 to 31");
-    assert_eq!(
-        d(ResourceDefinition, "DrbdOptions/Resource/on-no-quorum"),
-        "one of: io-error, suspend-io"
-    );
-    assert_eq!(
-        d(ResourceDefinition, "DrbdOptions/Net/ping-int"),
-        "an integer from 1 to 120, in seconds"
-    );
+    assert_eq!(d(ResourceDefinition, "DrbdOptions/Resource/on-no-quorum"), "one of: io-error, suspend-io");
+    assert_eq!(d(ResourceDefinition, "DrbdOptions/Net/ping-int"), "an integer from 1 to 120, in seconds");
     assert_eq!(
         d(ResourceDefinition, "DrbdOptions/PeerDevice/c-max-rate"),
         "an integer from 0 to 4194304, in KiB/second"
     );
-    assert_eq!(
-        d(StoragePool, "MaxOversubscriptionRatio"),
-        "a number from 0 to 1000"
-    );
-    assert_eq!(
-        d(ResourceDefinition, "DrbdOptions/ExactSize"),
-        "true, false, yes or no"
-    );
-    assert_eq!(
-        d(ResourceDefinition, "DrbdOptions/Net/allow-two-primaries"),
-        "yes or no"
-    );
+    assert_eq!(d(StoragePool, "MaxOversubscriptionRatio"), "a number from 0 to 1000");
+    assert_eq!(d(ResourceDefinition, "DrbdOptions/ExactSize"), "true, false, yes or no");
+    assert_eq!(d(ResourceDefinition, "DrbdOptions/Net/allow-two-primaries"), "yes or no");
     assert_eq!(
         d(ResourceDefinition, "StorPoolName"),
         "a value matching the pattern ^[a-zA-Z0-9_][a-zA-Z0-9_-]{2,47}$"
@@ -377,17 +319,11 @@ fn props_error_messages() {
     assert_eq!(err.to_string(), "Invalid property(PeerSlots) value: 99");
     assert_eq!(err.key(), "PeerSlots");
     assert_eq!(err.details(), Some("an integer from 1 to 31"));
-    assert_eq!(
-        err.cause(),
-        "The key 'PeerSlots' does not accept the value '99'."
-    );
+    assert_eq!(err.cause(), "The key 'PeerSlots' does not accept the value '99'.");
 
     let err = check_prop(Node, "Aux//x", "1").unwrap_err();
     assert_eq!(err.to_string(), "Invalid property key: Aux//x");
-    assert_eq!(
-        err.cause(),
-        "The key 'Aux//x' is malformed: the key has an empty path segment."
-    );
+    assert_eq!(err.cause(), "The key 'Aux//x' is malformed: the key has an empty path segment.");
     assert_eq!(err.details(), None);
     assert_eq!(err.key(), "Aux//x");
     let _: &dyn std::error::Error = &err;
@@ -404,13 +340,7 @@ fn props_key_syntax() {
     for bad in ["", "/", "a/", "/a", "a//b", "a\u{7f}", "a\u{85}b", "a\tb"] {
         assert!(check_prop_key(bad).is_err(), "{bad:?} accepted");
     }
-    for good in [
-        "a",
-        "Aux/x y",
-        "Aux/ünï/cödé",
-        "DrbdOptions/Net/protocol",
-        "NoSuchKey",
-    ] {
+    for good in ["a", "Aux/x y", "Aux/ünï/cödé", "DrbdOptions/Net/protocol", "NoSuchKey"] {
         assert_eq!(check_prop_key(good), Ok(()), "{good:?}");
     }
 }
@@ -418,19 +348,10 @@ fn props_key_syntax() {
 #[test]
 fn props_delete_checks() {
     assert_eq!(check_prop_delete(ResourceDefinition, "Aux/x"), Ok(()));
-    assert_eq!(
-        check_prop_delete(ResourceDefinition, "DrbdOptions/Net/protocol"),
-        Ok(())
-    );
+    assert_eq!(check_prop_delete(ResourceDefinition, "DrbdOptions/Net/protocol"), Ok(()));
     assert_eq!(check_prop_delete(KeyValueStore, "whatever/key"), Ok(()));
-    assert!(matches!(
-        check_prop_delete(ResourceDefinition, "NoSuchKey"),
-        Err(PropError::UnknownKey { .. })
-    ));
-    assert!(matches!(
-        check_prop_delete(ResourceDefinition, "Aux/"),
-        Err(PropError::InvalidKey { .. })
-    ));
+    assert!(matches!(check_prop_delete(ResourceDefinition, "NoSuchKey"), Err(PropError::UnknownKey { .. })));
+    assert!(matches!(check_prop_delete(ResourceDefinition, "Aux/"), Err(PropError::InvalidKey { .. })));
     assert_eq!(check_prop_key("NoSuchKey"), Ok(()));
 }
 
@@ -485,23 +406,11 @@ fn props_never_panic() {
         "-",
         "0e4b6c1a-2f3d-4a5b-8c7d-9e0f1a2b3c4d",
     ];
-    let mut keys: Vec<String> = PropObject::ALL
-        .iter()
-        .flat_map(|o| rules(*o))
-        .map(|r| r.key.to_owned())
-        .collect();
-    keys.extend([
-        "Aux/x".to_owned(),
-        REMOTE_ID.to_owned(),
-        "x".repeat(300),
-        "\u{1F600}".repeat(200),
-    ]);
-    let mut values: Vec<String> = vec![
-        "x".repeat(1 << 20),
-        "\0".repeat(1000),
-        "9".repeat(500),
-        "é".repeat(5000),
-    ];
+    let mut keys: Vec<String> =
+        PropObject::ALL.iter().flat_map(|o| rules(*o)).map(|r| r.key.to_owned()).collect();
+    keys.extend(["Aux/x".to_owned(), REMOTE_ID.to_owned(), "x".repeat(300), "\u{1F600}".repeat(200)]);
+    let mut values: Vec<String> =
+        vec!["x".repeat(1 << 20), "\0".repeat(1000), "9".repeat(500), "é".repeat(5000)];
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     for _ in 0..400 {
         let n = (rng.next() % 6) as usize;

@@ -57,10 +57,7 @@ impl AutoSelectFilter {
         }
         AutoSelectFilter {
             place_count: pick(&self.place_count, &over.place_count),
-            additional_place_count: pick(
-                &self.additional_place_count,
-                &over.additional_place_count,
-            ),
+            additional_place_count: pick(&self.additional_place_count, &over.additional_place_count),
             node_name_list: pick_list(&self.node_name_list, &over.node_name_list),
             storage_pool: pick(&self.storage_pool, &over.storage_pool),
             storage_pool_list: pick_list(&self.storage_pool_list, &over.storage_pool_list),
@@ -69,15 +66,9 @@ impl AutoSelectFilter {
                 &over.storage_pool_diskless_list,
             ),
             not_place_with_rsc: pick_list(&self.not_place_with_rsc, &over.not_place_with_rsc),
-            not_place_with_rsc_regex: pick(
-                &self.not_place_with_rsc_regex,
-                &over.not_place_with_rsc_regex,
-            ),
+            not_place_with_rsc_regex: pick(&self.not_place_with_rsc_regex, &over.not_place_with_rsc_regex),
             replicas_on_same: pick_list(&self.replicas_on_same, &over.replicas_on_same),
-            replicas_on_different: pick_list(
-                &self.replicas_on_different,
-                &over.replicas_on_different,
-            ),
+            replicas_on_different: pick_list(&self.replicas_on_different, &over.replicas_on_different),
             x_replicas_on_different_map: if over.x_replicas_on_different_map.is_empty() {
                 self.x_replicas_on_different_map.clone()
             } else {

@@ -35,9 +35,7 @@ pub fn props_change(input: &PropsModify) -> PropsChange<'_> {
 
 pub async fn set_props(ctl: Ctl, bytes: Bytes) -> Answer {
     let input: PropsModify = body(&bytes)?;
-    Ok(Reply::created(
-        ctl.modify_controller_props(props_change(&input)),
-    ))
+    Ok(Reply::created(ctl.modify_controller_props(props_change(&input))))
 }
 
 pub async fn delete_prop(ctl: Ctl, Path(key): Path<String>) -> Reply {
@@ -46,29 +44,18 @@ pub async fn delete_prop(ctl: Ctl, Path(key): Path<String>) -> Reply {
 
 pub async fn kvs_list(ctl: Ctl) -> Reply {
     let state = ctl.state();
-    Reply::json(
-        &state
-            .key_value_stores
-            .values()
-            .map(key_value_store_view)
-            .collect::<Vec<_>>(),
-    )
+    Reply::json(&state.key_value_stores.values().map(key_value_store_view).collect::<Vec<_>>())
 }
 
 pub async fn kvs_get(ctl: Ctl, Path(name): Path<String>) -> Reply {
     let state = ctl.state();
-    let found = state
-        .key_value_stores
-        .get(&name.as_str().into())
-        .map(key_value_store_view);
+    let found = state.key_value_stores.get(&name.as_str().into()).map(key_value_store_view);
     Reply::json(&found.into_iter().collect::<Vec<_>>())
 }
 
 pub async fn kvs_modify(ctl: Ctl, Path(name): Path<String>, bytes: Bytes) -> Answer {
     let input: PropsModify = body(&bytes)?;
-    Ok(Reply::ok(
-        ctl.modify_key_value_store(&name, props_change(&input)),
-    ))
+    Ok(Reply::ok(ctl.modify_key_value_store(&name, props_change(&input))))
 }
 
 pub async fn kvs_delete(ctl: Ctl, Path(name): Path<String>) -> Reply {

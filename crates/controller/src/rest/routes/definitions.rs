@@ -43,28 +43,18 @@ fn select<'a>(
 pub async fn list(ctl: Ctl, RawQuery(query): RawQuery) -> Answer {
     let query = Query::parse(query.as_deref());
     let mut names: Vec<NameKey> = query
-        .names(
-            "resource_definitions",
-            NameKind::ResourceDefinition,
-            MASK_RSC_DFN,
-        )?
+        .names("resource_definitions", NameKind::ResourceDefinition, MASK_RSC_DFN)?
         .iter()
         .map(|n| NameKey::new(n))
         .collect();
     names.sort();
     names.dedup();
-    let filters: Vec<PropFilter> = query
-        .all_whole("props")
-        .iter()
-        .map(|p| PropFilter::parse(p))
-        .collect();
+    let filters: Vec<PropFilter> = query.all_whole("props").iter().map(|p| PropFilter::parse(p)).collect();
     let with_volumes = query.flag("with_volume_definitions")?;
     let (offset, limit) = query.paging()?;
     let state = ctl.state();
     let selected = select(&state, &names, &filters);
-    let views = selected
-        .into_iter()
-        .map(|rd| resource_definition_view(rd, with_volumes));
+    let views = selected.into_iter().map(|rd| resource_definition_view(rd, with_volumes));
     Ok(Reply::json(&page(views, offset, limit)))
 }
 
@@ -87,19 +77,15 @@ pub async fn modify(ctl: Ctl, Path(name): Path<String>, bytes: Bytes) -> Answer 
 }
 
 pub async fn delete(ctl: Ctl, Path(name): Path<String>) -> Reply {
-    Reply::ok(ctl.delete_resource_definition(&name))
+    Reply::ok(ctl.delete_resource_definition(&name).await)
 }
 
 pub async fn vd_list(ctl: Ctl, Path(name): Path<String>, RawQuery(query): RawQuery) -> Answer {
     let (offset, limit) = Query::parse(query.as_deref()).paging()?;
     let state = ctl.state();
-    let rd = state
-        .resource_definition(&name)
-        .ok_or_else(|| Reply::error(rd_not_found(RD, &name)))?;
+    let rd = state.resource_definition(&name).ok_or_else(|| Reply::error(rd_not_found(RD, &name)))?;
     Ok(Reply::json(&page(
-        rd.volume_definitions
-            .iter()
-            .map(|vd| volume_definition_view(rd, vd)),
+        rd.volume_definitions.iter().map(|vd| volume_definition_view(rd, vd)),
         offset,
         limit,
     )))
@@ -107,9 +93,7 @@ pub async fn vd_list(ctl: Ctl, Path(name): Path<String>, RawQuery(query): RawQue
 
 pub async fn vd_get(ctl: Ctl, Path((name, number)): Path<(String, String)>) -> Answer {
     let state = ctl.state();
-    let rd = state
-        .resource_definition(&name)
-        .ok_or_else(|| Reply::error(rd_not_found(RD, &name)))?;
+    let rd = state.resource_definition(&name).ok_or_else(|| Reply::error(rd_not_found(RD, &name)))?;
     match volume_number(&number).and_then(|n| rd.volume_definition(n)) {
         Some(vd) => Ok(Reply::json(&volume_definition_view(rd, vd))),
         None => Err(Reply::error(ApiCallRc::new(
@@ -124,22 +108,14 @@ pub async fn vd_get(ctl: Ctl, Path((name, number)): Path<(String, String)>) -> A
 
 pub async fn vd_create(ctl: Ctl, Path(name): Path<String>, bytes: Bytes) -> Answer {
     let input: VolumeDefinitionCreate = body(&bytes)?;
-    Ok(Reply::created(ctl.create_volume_definition(&name, input)))
+    Ok(Reply::created(ctl.create_volume_definition(&name, input).await))
 }
 
-pub async fn vd_modify(
-    ctl: Ctl,
-    Path((name, number)): Path<(String, String)>,
-    bytes: Bytes,
-) -> Answer {
+pub async fn vd_modify(ctl: Ctl, Path((name, number)): Path<(String, String)>, bytes: Bytes) -> Answer {
     let input: VolumeDefinitionModify = body(&bytes)?;
-    Ok(Reply::ok(ctl.modify_volume_definition(
-        &name,
-        volume_number(&number).unwrap_or(-1),
-        input,
-    )))
+    Ok(Reply::ok(ctl.modify_volume_definition(&name, volume_number(&number).unwrap_or(-1), input).await))
 }
 
 pub async fn vd_delete(ctl: Ctl, Path((name, number)): Path<(String, String)>) -> Reply {
-    Reply::ok(ctl.delete_volume_definition(&name, volume_number(&number).unwrap_or(-1)))
+    Reply::ok(ctl.delete_volume_definition(&name, volume_number(&number).unwrap_or(-1)).await)
 }

@@ -12,24 +12,16 @@ use linstor_api::{ApiCallRc, NetInterface, Node, NodeModify};
 
 pub async fn list(ctl: Ctl, RawQuery(query): RawQuery) -> Answer {
     let query = Query::parse(query.as_deref());
-    let names: Vec<NameKey> = query
-        .names("nodes", NameKind::Node, MASK_NODE)?
-        .iter()
-        .map(|n| NameKey::new(n))
-        .collect();
-    let filters: Vec<PropFilter> = query
-        .all_whole("props")
-        .iter()
-        .map(|p| PropFilter::parse(p))
-        .collect();
+    let names: Vec<NameKey> =
+        query.names("nodes", NameKind::Node, MASK_NODE)?.iter().map(|n| NameKey::new(n)).collect();
+    let filters: Vec<PropFilter> = query.all_whole("props").iter().map(|p| PropFilter::parse(p)).collect();
     let (offset, limit) = query.paging()?;
     let state = ctl.state();
     let nodes = state
         .nodes
         .iter()
         .filter(|(key, node)| {
-            (names.is_empty() || names.contains(key))
-                && PropFilter::all_match(&filters, &node.props)
+            (names.is_empty() || names.contains(key)) && PropFilter::all_match(&filters, &node.props)
         })
         .map(|(_, node)| ctl.node_view(node));
     Ok(Reply::json(&page(nodes, offset, limit)))
@@ -59,26 +51,16 @@ pub async fn delete(ctl: Ctl, Path(name): Path<String>) -> Reply {
 pub async fn netif_list(ctl: Ctl, Path(node): Path<String>, RawQuery(query): RawQuery) -> Answer {
     let (offset, limit) = Query::parse(query.as_deref()).paging()?;
     let state = ctl.state();
-    let node = state
-        .node(&node)
-        .ok_or_else(|| Reply::error(node_not_found(Call::new(MASK_NET_IF, 0), &node)))?;
-    Ok(Reply::json(&page(
-        node.net_interfaces.iter().map(net_interface_view),
-        offset,
-        limit,
-    )))
+    let node =
+        state.node(&node).ok_or_else(|| Reply::error(node_not_found(Call::new(MASK_NET_IF, 0), &node)))?;
+    Ok(Reply::json(&page(node.net_interfaces.iter().map(net_interface_view), offset, limit)))
 }
 
 pub async fn netif_get(ctl: Ctl, Path((node, netif)): Path<(String, String)>) -> Answer {
     let state = ctl.state();
-    let node = state
-        .node(&node)
-        .ok_or_else(|| Reply::error(node_not_found(Call::new(MASK_NET_IF, 0), &node)))?;
-    match node
-        .net_interfaces
-        .iter()
-        .find(|i| i.name.eq_ignore_ascii_case(&netif))
-    {
+    let node =
+        state.node(&node).ok_or_else(|| Reply::error(node_not_found(Call::new(MASK_NET_IF, 0), &node)))?;
+    match node.net_interfaces.iter().find(|i| i.name.eq_ignore_ascii_case(&netif)) {
         Some(found) => Ok(Reply::json(&net_interface_view(found))),
         None => Err(Reply::error(ApiCallRc::new(
             FAIL_NOT_FOUND_NET_IF | MASK_NET_IF,
@@ -92,11 +74,7 @@ pub async fn netif_create(ctl: Ctl, Path(node): Path<String>, bytes: Bytes) -> A
     Ok(Reply::created(ctl.create_net_interface(&node, input)))
 }
 
-pub async fn netif_modify(
-    ctl: Ctl,
-    Path((node, netif)): Path<(String, String)>,
-    bytes: Bytes,
-) -> Answer {
+pub async fn netif_modify(ctl: Ctl, Path((node, netif)): Path<(String, String)>, bytes: Bytes) -> Answer {
     let input: NetInterface = body(&bytes)?;
     Ok(Reply::ok(ctl.modify_net_interface(&node, &netif, input)))
 }

@@ -1,0 +1,99 @@
+//! Whether a volume's block device is in use: mounted, held open exclusively (a filesystem, a
+//! VM, device-mapper or DRBD on top), or claimed by a holder in sysfs.
+//!
+//! The exclusive-open probe is the one the kernel itself uses to refuse a second mount: an
+//! `open(O_RDONLY|O_EXCL)` that fails with `EBUSY`. It is held for a moment only.
+
+use crate::loopdev::{parse_devnum, LoopDevice};
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The block devices (major, minor) that back a mount, from one read of mountinfo.
+#[derive(Debug, Clone, Default)]
+pub struct Mounts(HashSet<(u32, u32)>);
+
+impl Mounts {
+    pub fn read() -> Mounts {
+        Mounts::read_from(Path::new("/proc/self/mountinfo"))
+    }
+
+    pub fn read_from(path: &Path) -> Mounts {
+        Mounts(std::fs::read_to_string(path).map(|t| Mounts::parse(&t)).unwrap_or_default())
+    }
+
+    /// Field 3 of each mountinfo line is the `major:minor` of the mounted device.
+    pub fn parse(text: &str) -> HashSet<(u32, u32)> {
+        text.lines().filter_map(|l| parse_devnum(l.split_whitespace().nth(2)?)).collect()
+    }
+
+    pub fn contains(&self, major: u32, minor: u32) -> bool {
+        self.0.contains(&(major, minor))
+    }
+}
+
+pub trait Usage: Send + Sync {
+    fn in_use(&self, dev: &LoopDevice, mounts: &Mounts) -> bool;
+}
+
+#[derive(Debug, Clone)]
+pub struct KernelUsage {
+    sys_block: PathBuf,
+}
+
+impl Default for KernelUsage {
+    fn default() -> Self {
+        KernelUsage { sys_block: PathBuf::from("/sys/block") }
+    }
+}
+
+impl KernelUsage {
+    pub fn new() -> KernelUsage {
+        KernelUsage::default()
+    }
+}
+
+impl Usage for KernelUsage {
+    fn in_use(&self, dev: &LoopDevice, mounts: &Mounts) -> bool {
+        if mounts.contains(dev.major, dev.minor) {
+            return true;
+        }
+        let holders = self.sys_block.join(format!("loop{}", dev.number)).join("holders");
+        if std::fs::read_dir(holders).map(|mut d| d.next().is_some()).unwrap_or(false) {
+            return true;
+        }
+        held_exclusively(&dev.path)
+    }
+}
+
+/// `true` when an exclusive open of `path` fails with `EBUSY`.
+pub fn held_exclusively(path: &Path) -> bool {
+    match crate::sys::open_with(path, false, libc::O_EXCL) {
+        Ok(_) => false,
+        Err(e) => e.raw_os_error() == Some(libc::EBUSY),
+    }
+}
+
+/// For callers outside the satellite (the storage driver): is this block device in use?
+pub fn device_in_use(path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    let rdev = meta.rdev();
+    let (major, minor) = (libc::major(rdev), libc::minor(rdev));
+    Ok(Mounts::read().contains(major, minor) || held_exclusively(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_devices() {
+        let text = "22 1 253:1 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
+                    30 22 7:3 / /mnt rw - ext4 /dev/loop3 rw\n";
+        let set = Mounts::parse(text);
+        assert!(set.contains(&(253, 1)));
+        assert!(set.contains(&(7, 3)));
+        assert_eq!(set.len(), 2);
+    }
+}
