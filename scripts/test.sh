@@ -58,7 +58,16 @@ if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
     # shellcheck disable=SC1091
     . "$HOME/.cargo/env"
 fi
+# Under sudo, PATH is reset and HOME is root's: use the invoking user's rustup installation.
+if ! command -v cargo >/dev/null 2>&1 && [ -n "${SUDO_USER:-}" ]; then
+    user_home="$(getent passwd "$SUDO_USER" | cut -d: -f6)"
+    if [ -n "$user_home" ] && [ -x "$user_home/.cargo/bin/cargo" ]; then
+        export PATH="$user_home/.cargo/bin:$PATH"
+        export CARGO_HOME="${CARGO_HOME:-$user_home/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$user_home/.rustup}"
+    fi
+fi
 command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rustup first)"
+echo "using $(command -v cargo) ($(cargo --version))"
 
 # ---- virtualenv -------------------------------------------------------------------------------
 section "Python virtualenv (.venv)"
@@ -111,7 +120,8 @@ fi
 # ---- summary ---------------------------------------------------------------------------------
 elapsed=$((SECONDS - START))
 if [ ${#FAILED[@]} -gt 0 ]; then
-    printf '\ntest.sh: FAILED (%s) after %ss\n' "$(IFS=,; echo "${FAILED[*]}")" "$elapsed"
+    joined="$(printf '%s, ' "${FAILED[@]}")"
+    printf '\ntest.sh: FAILED (%s) after %ss\n' "${joined%, }" "$elapsed"
     exit 1
 fi
 printf '\ntest.sh: OK (cargo build, cargo test, python tests) in %ss\n' "$elapsed"

@@ -61,7 +61,7 @@ def test_controller_prop_unknown_key(api, url):
     replies = api.controller_set_prop("NoSuchNamespace/" + uniq("key"), "1")
     errors = [r for r in replies if r.is_error()]
     assert errors, replies
-    assert code_of(errors[0].ret_code) == C.FAIL_INVLD_PROP
+    assert code_of(errors[0].ret_code) == rc(C.FAIL_INVLD_PROP)
     assert errors[0].ret_code & C.MASK_BITS_OBJ == C.MASK_CTRL_CONF
 
     resp = http(url, "POST", "/v1/controller/properties",
@@ -83,7 +83,7 @@ def test_controller_prop_bad_value(api, url):
 
     # PeerSlotsNewResource is a range 1..31
     replies = api.controller_set_prop("PeerSlotsNewResource", "99")
-    assert any(r.is_error() and code_of(r.ret_code) == C.FAIL_INVLD_PROP for r in replies), replies
+    assert any(r.is_error() and code_of(r.ret_code) == rc(C.FAIL_INVLD_PROP) for r in replies), replies
 
 
 def test_key_value_store_crud(api, url):

@@ -175,6 +175,7 @@ def test_sigkill_during_creates_keeps_answered_and_complete():
                 unexpected.extend(w.unexpected)
             assert not unexpected, "creates answered with something other than success: {}".format(unexpected[:5])
             assert round_answered > 0, "no create was answered before the kill in round {}".format(round_no)
+            in_flight = sum(len(w.sent) - len(w.answered) for w in workers)
 
             url = ctrl.start()
             problems, n_rds, n_nodes = check_state(url, answered_rds, answered_nodes, sent_rds, sent_nodes)
@@ -183,6 +184,8 @@ def test_sigkill_during_creates_keeps_answered_and_complete():
             # every request that went unanswered is either fully there or not at all: checked above;
             # the ones answered are all there
             assert n_rds >= len(answered_rds) and n_nodes >= len(answered_nodes)
+            print("kill #{}: {} creates answered, {} in flight; after restart {} RDs and {} nodes".format(
+                round_no + 1, round_answered, in_flight, n_rds, n_nodes))
 
         # the restarted controller still takes new work, and the minor pool continues correctly
         resp = http(url, "POST", "/v1/resource-groups/{}/spawn".format(q(RG)), {

@@ -13,6 +13,7 @@ integer `ret_code` and a string `message` (what python-linstor and golinstor nee
 """
 
 import http.client as httpclient
+import collections
 import json
 import random
 import re
@@ -27,6 +28,10 @@ SEED = 0x5742414E  # fixed: the run is reproducible
 OVERSIZE = 20 << 20
 DEEP = 100000
 TIME_BUDGET_S = 55.0
+QUERIES_PER_ROUTE = 25
+PATHS_PER_ROUTE = 25
+RANDOM_DOCS_PER_ROUTE = 25
+WRONG_TYPES_PER_FIELD = 3
 
 NODE, NETIF, POOL, SPD, RG, RD, KVS = "fzNode", "fznic", "fzpool", "fzspd", "fzGroup", "fzRes", "fzkvs"
 
@@ -148,14 +153,13 @@ class Fuzzer(object):
         self.notes = []
         self.count = 0
         self.started = time.monotonic()
-        self.last = None
+        self.statuses = collections.Counter()
 
     # -- sending --------------------------------------------------------------------------------
 
     def send(self, method, path, data=None, content_type="application/json", what=""):
         """Send one request with exact bytes; check what came back."""
         self.count += 1
-        self.last = (method, path[:300], what)
         host, port = split_url(self.ctrl.url)
         conn = httpclient.HTTPConnection(host, port, timeout=60)
         status, headers, body = None, {}, b""
@@ -188,6 +192,7 @@ class Fuzzer(object):
                 return
         finally:
             conn.close()
+        self.statuses[status] += 1
         self.check_response(method, path, what, status, headers, body)
 
     def check_alive(self, method, path, what):
@@ -267,7 +272,7 @@ class Fuzzer(object):
                 parts.append(urllib.parse.quote_from_bytes(self.random_bytes(self.rnd.randrange(1, 10)), safe=""))
                 continue
             elif kind == 4:
-                parts.append(key)  # no '='
+                parts.append(urllib.parse.quote(key, safe="%"))  # no '='
                 continue
             else:
                 value = str(self.rnd.randrange(-5, 5))
@@ -276,6 +281,26 @@ class Fuzzer(object):
             parts.append(parts[0] if parts else "offset=1")  # repeated key
         sep = self.rnd.choice(["&", "&", "&&", ";"])
         return sep.join(parts)
+
+    def random_json(self, depth):
+        kind = self.rnd.randrange(8 if depth > 0 else 5)
+        if kind == 0:
+            return None
+        if kind == 1:
+            return self.rnd.choice([True, False])
+        if kind == 2:
+            return self.rnd.choice([0, -1, 7, 2 ** 31, 2 ** 63 - 1, -(2 ** 63), 2 ** 64, 0.5, -1e300])
+        if kind == 3:
+            return "".join(chr(self.rnd.choice([self.rnd.randrange(32, 127), self.rnd.randrange(0x80, 0xd7ff)]))
+                           for _ in range(self.rnd.randrange(0, 12)))
+        if kind == 4:
+            return self.rnd.choice(["name", "Aux/a", "DfltRscGrp", NODE, RD, RG, "satellite", "FILE_THIN", ""])
+        if kind == 5:
+            return [self.random_json(depth - 1) for _ in range(self.rnd.randrange(0, 4))]
+        keys = ["name", "type", "props", "override_props", "delete_props", "select_filter", "volume_sizes",
+                "size_kib", "volume_number", "resource_definition", "volume_definition", "net_interfaces",
+                "storage_pool_name", "provider_kind", "place_count", "flags", "definitions_only", "x"]
+        return dict((self.rnd.choice(keys), self.random_json(depth - 1)) for _ in range(self.rnd.randrange(0, 5)))
 
     @staticmethod
     def leaf_paths(value, path=()):
@@ -306,7 +331,7 @@ class Fuzzer(object):
             for step in path:
                 current = current[step]
             candidates = [v for v in WRONG_VALUES if type(v) is not type(current)]
-            for new in self.rnd.sample(candidates, 2):
+            for new in self.rnd.sample(candidates, WRONG_TYPES_PER_FIELD):
                 yield path, json.dumps(self.replaced(template, path, new)).encode("utf-8")
 
     # -- the campaign ---------------------------------------------------------------------------
@@ -317,16 +342,20 @@ class Fuzzer(object):
     def run_route(self, method, template, valid_body, query_keys):
         path = self.fill(template)
         # random query strings on the route with valid path params, and with random path params
-        for _ in range(6):
+        for _ in range(QUERIES_PER_ROUTE):
             self.send(method, path + "?" + self.random_query(query_keys),
                       data=json.dumps(valid_body).encode() if valid_body is not None else None, what="query")
         if "{" in template:
-            for _ in range(6):
+            for _ in range(PATHS_PER_ROUTE):
                 self.send(method, self.fill(template, random_params=True),
                           data=json.dumps(valid_body).encode() if valid_body is not None else None,
                           what="path params")
+        # a method the route does not take
+        self.send("PATCH", path, b"{}", what="wrong method")
         if valid_body is None:
             return
+        for _ in range(RANDOM_DOCS_PER_ROUTE):
+            self.send(method, path, json.dumps(self.random_json(4)).encode(), what="random document")
         for raw in MALFORMED:
             self.send(method, path, raw, what="malformed {!r}".format(raw[:20]))
         for raw in NON_UTF8:
@@ -395,9 +424,12 @@ def test_fuzz_every_route(fuzz_controller):
     log = ctrl.log_tail(limit=10 ** 7)
     panics = [line for line in log.splitlines() if "panicked" in line]
 
-    summary = "{} requests in {:.1f} s; {} failures; notes: {}".format(
-        fuzzer.count, time.monotonic() - fuzzer.started, len(fuzzer.failures), fuzzer.notes[:5])
+    summary = "{} requests in {:.1f} s; statuses {}; {} failures; notes: {}".format(
+        fuzzer.count, time.monotonic() - fuzzer.started, dict(sorted(fuzzer.statuses.items())),
+        len(fuzzer.failures), fuzzer.notes[:5])
     print(summary)
+    # the campaign reached the controller's error paths, not just one of them
+    assert {400, 404, 500} <= set(fuzzer.statuses), summary
     assert not skipped, "time budget exhausted, routes not fuzzed: {}".format(skipped)
     assert not panics, "the controller panicked:\n" + "\n".join(panics[:10])
     assert not fuzzer.failures, summary + "\n" + "\n".join(fuzzer.failures[:40])

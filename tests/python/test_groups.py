@@ -289,7 +289,7 @@ def test_spawn_definitions_only(api, url):
     replies = api.resource_group_spawn(rg, rd, [10240, 20480], definitions_only=True)
     assert_no_error(replies, "spawn")
     # definitions_only: no autoplace, LINSTOR says so with INFO_NO_RSC_SPAWNED
-    assert any(is_info(r.ret_code) and code_of(r.ret_code) == C.INFO_NO_RSC_SPAWNED for r in replies), \
+    assert any(is_info(r.ret_code) and code_of(r.ret_code) == rc(C.INFO_NO_RSC_SPAWNED) for r in replies), \
         [str(r) for r in replies]
 
     got = rd_json(url, rd)
@@ -352,7 +352,7 @@ def test_spawn_fewer_sizes_than_volume_groups(api, url):
     assert_no_error(api.volume_group_create(rg, volume_nr=1))
     rd = uniq("fewer")
     replies = api.resource_group_spawn(rg, rd, [1024], definitions_only=True)
-    assert any(r.is_error() and code_of(r.ret_code) == C.FAIL_INVLD_VLM_SIZES for r in replies), \
+    assert any(r.is_error() and code_of(r.ret_code) == rc(C.FAIL_INVLD_VLM_SIZES) for r in replies), \
         [str(r) for r in replies]
     assert rd_missing(url, rd)
     replies = api.resource_group_spawn(rg, rd, [1024], partial=True, definitions_only=True)
@@ -372,7 +372,7 @@ def test_spawn_without_satellites_fails_and_leaves_nothing(api, url):
     assert rd_missing(url, rd)
 
     replies = api.resource_group_spawn(rg, rd, [1024])
-    assert any(r.is_error() and code_of(r.ret_code) == C.FAIL_NOT_ENOUGH_NODES for r in replies), \
+    assert any(r.is_error() and code_of(r.ret_code) == rc(C.FAIL_NOT_ENOUGH_NODES) for r in replies), \
         [str(r) for r in replies]
     assert rd_missing(url, rd)
     # and the name is free for a definitions-only spawn afterwards
@@ -403,7 +403,7 @@ def test_spawn_errors(api, url):
     existing = uniq("exists")
     assert_no_error(api.resource_dfn_create(existing))
     replies = api.resource_group_spawn(rg, existing, [1024], definitions_only=True)
-    assert any(r.is_error() and code_of(r.ret_code) == C.FAIL_EXISTS_RSC_DFN for r in replies), \
+    assert any(r.is_error() and code_of(r.ret_code) == rc(C.FAIL_EXISTS_RSC_DFN) for r in replies), \
         [str(r) for r in replies]
     assert "volume_definitions" not in rd_json(url, existing)
 

@@ -342,3 +342,23 @@ def test_net_interface_on_missing_node(url):
     assert resp.status == 404, resp
     assert_apicallrc_list(resp.json)
     assert_has_code_bits(resp.json, C.FAIL_NOT_FOUND_NODE)
+
+
+def test_node_without_net_interface(url):
+    name = uniq("nonet")
+    resp = http(url, "POST", "/v1/nodes", {"name": name, "type": "Satellite"})
+    assert resp.status == 500, resp
+    assert_apicallrc_list(resp.json)
+    assert_has_code(resp.json, rc(C.FAIL_MISSING_NETCOM, C.MASK_NODE, C.MASK_CRT))
+    assert get_json(url, "/v1/nodes?nodes=" + q(name)) == []
+
+
+def test_list_filter_names_are_validated(url):
+    resp = http(url, "GET", "/v1/nodes?nodes=bad_name")
+    assert resp.status >= 400, resp
+    assert_apicallrc_list(resp.json)
+    assert_has_code_bits(resp.json, C.FAIL_INVLD_NODE_NAME)
+    resp = http(url, "GET", "/v1/resource-definitions?resource_definitions=1bad")
+    assert resp.status >= 400, resp
+    assert_apicallrc_list(resp.json)
+    assert_has_code_bits(resp.json, C.FAIL_INVLD_RSC_NAME)

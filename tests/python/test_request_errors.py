@@ -1,5 +1,7 @@
 """Bodies that do not parse: 400 with one API_CALL_PARSE_ERROR entry, and nothing created."""
 
+import json
+
 import pytest
 from linstor import sharedconsts as C
 
@@ -77,6 +79,21 @@ def test_malformed_json(url, raw):
 ])
 def test_wrong_types(url, body):
     assert_parse_error(http(url, "POST", "/v1/resource-definitions", body), repr(body))
+
+
+def test_array_is_not_an_object(url):
+    """An array where the schema has an object does not parse (Jackson rejects it); it must not be
+    read as the object's fields in declaration order."""
+    rd = uniq("arr")
+    resp = http(url, "POST", "/v1/resource-definitions", raw=json.dumps(
+        [None, None, None, None, {"name": rd}]).encode())
+    assert_parse_error(resp, "RD create as a positional array")
+    assert get_json(url, "/v1/resource-definitions?resource_definitions=" + q(rd)) == []
+    node = uniq("arr")
+    resp = http(url, "POST", "/v1/nodes", raw=json.dumps(
+        [node, "Satellite", [], {}, [{"name": "default", "address": "10.5.0.9"}]]).encode())
+    assert_parse_error(resp, "node create as a positional array")
+    assert get_json(url, "/v1/nodes?nodes=" + q(node)) == []
 
 
 def test_wrong_types_in_volume_definition(api, url):

@@ -148,6 +148,11 @@ def test_rd_bad_value_for_known_key(api, url, key, value):
     name = make_rd(api)
     replies = api.resource_dfn_modify(name, {key: value})
     assert_has_code(replies, rc(C.FAIL_INVLD_PROP, C.MASK_RSC_DFN, C.MASK_MOD), "{}={}".format(key, value))
+    # the error names the key and the refused value (LINSTOR: "Invalid property(<key>) value: <value>",
+    # the rule in the details)
+    text = " ".join(str(getattr(r, f) or "") for r in replies for f in ("message", "cause", "details"))
+    assert key in text and value in text, text
+    assert any(r.details for r in replies if r.is_error()), [str(r) for r in replies]
     assert key not in rd_get(url, name).get("props", {})
 
 
@@ -405,3 +410,11 @@ def test_minor_numbers_survive_restart(fresh_controller):
         assert minor_of(get_json(url, "/v1/resource-definitions/{}/volume-definitions/0".format(q(rd2)))) == 1001
     finally:
         api.disconnect()
+
+
+def test_deleting_an_unset_prop_warns(api, url):
+    name = make_rd(api)
+    resp = http(url, "PUT", "/v1/resource-definitions/" + q(name), {"delete_props": ["Aux/never-set"]})
+    assert resp.status == 200, resp
+    assert_no_error(resp.json)
+    assert_has_code_bits(resp.json, C.WARN_DEL_UNSET_PROP)

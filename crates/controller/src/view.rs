@@ -116,12 +116,18 @@ fn uses_drbd(rd: &model::ResourceDefinition) -> bool {
     rd.layer_stack.is_empty() || rd.layer_stack.iter().any(|l| l == "DRBD")
 }
 
+/// A resource definition. Its layers are the ones asked for on it, else those of its first
+/// replica (LINSTOR shows the layers in use).
 pub fn resource_definition_view(
+    state: &State,
     rd: &model::ResourceDefinition,
     with_volumes: bool,
 ) -> api::ResourceDefinition {
-    let layer_data = rd
-        .layer_stack
+    let key = api::names::NameKey::new(&rd.name);
+    let replica_stack = state.resources_of(&key).next().map(|r| r.layer_stack.clone());
+    let stack =
+        if rd.layer_stack.is_empty() { replica_stack.unwrap_or_default() } else { rd.layer_stack.clone() };
+    let layer_data = stack
         .iter()
         .map(|layer| api::ResourceDefinitionLayer {
             layer_type: layer.clone(),

@@ -187,6 +187,9 @@ impl ClientBuilder {
             .timeout(self.timeout)
             .user_agent(self.user_agent)
             .no_proxy()
+            // A redirect would turn a POST into a GET; LINSTOR only redirects plain HTTP to
+            // HTTPS, which is reported instead (see `request`).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| Error::Config(format!("cannot set up the HTTP client: {err}")))?;
         Ok(Client {
@@ -320,6 +323,21 @@ impl Client {
                 Ok(response) => {
                     self.inner.preferred.store(index, Ordering::Relaxed);
                     let status = response.status().as_u16();
+                    if response.status().is_redirection() {
+                        let location = response
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|l| l.to_str().ok())
+                            .unwrap_or("(no location)")
+                            .to_string();
+                        return Err(Error::Http {
+                            status,
+                            body: format!(
+                                "the controller {controller} redirects to {location}; \
+                                 address it with https:// (or linstor+ssl://)"
+                            ),
+                        });
+                    }
                     let body =
                         response.bytes().await.map_err(|err| self.transport_error(&err, tried.clone()))?;
                     return Ok(RawAnswer { status, body: body.to_vec() });

@@ -206,3 +206,25 @@ async fn answers_map_to_errors() {
     let err = client.controller_props().await.unwrap_err();
     assert!(matches!(err, Error::Http { status: 502, .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn redirects_are_reported_not_followed() {
+    fn redirect(_: &str) -> String {
+        "HTTP/1.1 302 Found\r\nlocation: https://127.0.0.1:3371/v1/nodes\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            .to_string()
+    }
+    let server = Server::start(redirect).await;
+    let client = Client::new(&server.url()).unwrap();
+    let node = linstor_api::Node { name: "n1".into(), ..Default::default() };
+    let err = client.node_create(&node).await.unwrap_err();
+    match &err {
+        Error::Http { status: 302, body } => {
+            assert!(
+                body.contains("https://127.0.0.1:3371/v1/nodes") && body.contains("linstor+ssl://"),
+                "{body}"
+            )
+        }
+        other => panic!("expected the redirect to be reported, got {other:?}"),
+    }
+    assert_eq!(server.request_count(), 1);
+}

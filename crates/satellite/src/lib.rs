@@ -109,6 +109,9 @@ impl Satellite {
 
     /// Converges the host to `desired` and reports what is there afterwards. Idempotent;
     /// never panics: every failure is an `error` in the report of its pool or volume.
+    ///
+    /// The report lists the desired volumes in their order, then any volume of a desired pool
+    /// that is no longer desired but could not be removed (it is in use), with the reason.
     pub fn apply(&self, desired: &DesiredState) -> Observed {
         self.converge(desired).observed
     }
@@ -118,7 +121,8 @@ impl Satellite {
         self.run(desired, true)
     }
 
-    /// Reports what is there, changing nothing.
+    /// Reports what is there, changing nothing. (The one-time reflink probe of a pool
+    /// directory writes and removes two small hidden files.)
     pub fn observe(&self, desired: &DesiredState) -> Observed {
         self.run(desired, false).observed
     }
@@ -172,5 +176,38 @@ pub fn require_root(what: &str) -> Result<(), String> {
         Err(format!(
             "{what} needs root: loop devices, mounts and {DEFAULT_DEV_DIR} need it; run it with sudo"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn satellite_is_shareable() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Satellite>();
+    }
+
+    #[test]
+    fn config_is_checked() {
+        assert!(matches!(Satellite::new(SatelliteConfig::new(" ")), Err(SatelliteError::NoNodeName)));
+        assert!(matches!(
+            Satellite::new(SatelliteConfig::new("n").with_dev_dir("rel")),
+            Err(SatelliteError::RelativeDevDir(_))
+        ));
+        let sat = Satellite::new(SatelliteConfig::new("n")).unwrap();
+        assert_eq!(sat.config().dev_dir, PathBuf::from(DEFAULT_DEV_DIR));
+    }
+
+    #[test]
+    fn root_requirement() {
+        match require_root("strand up") {
+            Ok(()) => assert!(sys::is_root()),
+            Err(msg) => {
+                assert!(!sys::is_root());
+                assert!(msg.starts_with("strand up needs root") && msg.contains("sudo"), "{msg}");
+            }
+        }
     }
 }

@@ -189,7 +189,7 @@ impl Default for KernelLoops {
             control: PathBuf::from("/dev/loop-control"),
             sys_block: PathBuf::from("/sys/block"),
             dev: PathBuf::from("/dev"),
-            detach_timeout: Duration::from_secs(2),
+            detach_timeout: Duration::from_millis(500),
         }
     }
 }

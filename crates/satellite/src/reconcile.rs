@@ -3,19 +3,19 @@
 //!
 //! Rules (each is kept by the function named next to it):
 //! - Pools: a FILE/FILE_THIN pool's directory is created when its parent exists, else the pool
-//!   reports why it cannot be used ([`Run::pools`]). Pools of other kinds report that this node
+//!   reports why it cannot be used (`pools`). Pools of other kinds report that this node
 //!   cannot serve them. Nothing outside the directories of *desired* pools is ever touched.
-//! - Volumes ([`Run::converge_volume`]): missing → create the file, attach, link; file but no
+//! - Volumes (`converge_volume`): missing → create the file, attach, link; file but no
 //!   device (after a reboot) → attach; wrong size → resize the file and refresh the device;
 //!   wrong link → relink. A volume that fails keeps its error to itself.
-//! - A file is never attached twice ([`Run::ensure_attached`]): a device is matched to a file
+//! - A file is never attached twice (`ensure_attached`): a device is matched to a file
 //!   by the file's identity; extra devices for one file are detached.
 //! - Creation that fails halfway is undone: no file, device or link is left behind.
-//! - Housekeeping in a desired pool's directory ([`Run::sweep`]): volume files (exact naming
+//! - Housekeeping in a desired pool's directory (`sweep`): volume files (exact naming
 //!   only) that are not desired are detached and removed unless in use; unfinished `.tmp`
 //!   creations are removed; loop devices whose backing volume file is gone are detached.
 //!   Volumes that should go but cannot (in use) are reported with their error.
-//! - Stable links ([`Run::sweep_links`]): a link whose target is not a loop device backed by
+//! - Stable links (`sweep_links`): a link whose target is not a loop device backed by
 //!   that volume's file is removed, so a link never leads to someone else's device.
 //! - `observe` runs the same code with every change switched off.
 
@@ -273,7 +273,7 @@ impl Run<'_> {
     }
 
     fn devices(&self) -> Vec<LoopDevice> {
-        self.scan.as_ref().map(|s| s.clone()).unwrap_or_default()
+        self.scan.clone().unwrap_or_default()
     }
 
     fn forget(&mut self, number: u32) {
@@ -288,7 +288,11 @@ impl Run<'_> {
         let name = file.path.file_name();
         let candidates: Vec<LoopDevice> =
             self.devices().into_iter().filter(|d| d.backing_file.file_name() == name).collect();
-        candidates.into_iter().filter(|d| self.id_of(d) == Some(file.id)).collect()
+        let mut found: Vec<LoopDevice> =
+            candidates.into_iter().filter(|d| self.id_of(d) == Some(file.id)).collect();
+        found.sort_by_key(|d| d.number);
+        found.dedup_by_key(|d| d.number);
+        found
     }
 
     /// Of several devices for one volume, the one to keep: the one its link names, else one in
@@ -596,6 +600,9 @@ impl Run<'_> {
         }
         let dev = self.host.loops.attach(&file.path).map_err(|e| e.to_string())?;
         self.change(subject, ChangeKind::Attached { device: dev.path.display().to_string() });
+        // The number may have been in the scan already, bound to a file since detached by
+        // someone else.
+        self.forget(dev.number);
         self.ids.insert(dev.number, Some(file.id));
         if let Ok(scan) = &mut self.scan {
             scan.push(dev.clone());

@@ -43,7 +43,8 @@ fn unsupported_providers_and_layers_are_reported() {
         vec![vol("a", 0, "lvm", 4096), vol("b", 0, "zfs", 4096), vol("c", 0, "dl", 4096)],
     ));
     assert_eq!(o.providers, vec!["DISKLESS", "FILE", "FILE_THIN"]);
-    let reason = |k: &str| o.unsupported_providers.iter().find(|(p, _)| p == k).map(|(_, r)| r.clone()).unwrap();
+    let reason =
+        |k: &str| o.unsupported_providers.iter().find(|(p, _)| p == k).map(|(_, r)| r.clone()).unwrap();
     if !Path::new("/dev/mapper/control").exists() {
         assert!(reason("LVM").contains("device-mapper"), "{}", reason("LVM"));
         assert!(reason("LVM_THIN").contains("device-mapper"));
@@ -130,7 +131,11 @@ fn xfs_pool_with_reflink_supports_snapshots() {
     let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "only the volume: {leftovers:?}");
     // The pool fills up: a FILE volume larger than the free space fails cleanly.
-    let o = sat.apply(&desired(2, vec![pool("x", "FILE", &dir)], vec![vol("r", 0, "x", 65536), vol("big", 0, "x", 400 << 10)]));
+    let o = sat.apply(&desired(
+        2,
+        vec![pool("x", "FILE", &dir)],
+        vec![vol("r", 0, "x", 65536), vol("big", 0, "x", 400 << 10)],
+    ));
     assert!(report(&o, "big", 0).error.is_some(), "{o:#?}");
     assert!(!dir.join("big_00000.img").exists() && !dir.join("big_00000.img.tmp").exists());
     healthy(&o, "r", 0, 65536);
@@ -178,11 +183,29 @@ fn in_use_while_mounted() {
     run("mount", &[link.to_str().unwrap(), mnt.to_str().unwrap()]).unwrap();
     std::fs::write(mnt.join("hello"), b"world").unwrap();
     assert!(report(&sat.observe(&d), "m", 0).in_use);
+    // A detach by hand while mounted only marks the device for autoclear; apply takes the
+    // mark away again, so the device survives the unmount.
+    let dev = std::fs::read_link(&link).unwrap();
+    run("losetup", &["-d", dev.to_str().unwrap()]).unwrap();
+    let name = dev.file_name().unwrap().to_str().unwrap().to_string();
+    let autoclear = || std::fs::read_to_string(format!("/sys/block/{name}/loop/autoclear")).unwrap();
+    assert_eq!(autoclear().trim(), "1");
     // Growing a mounted volume works; the filesystem can then be resized by its owner.
     let d2 = desired(2, vec![pool("p", "FILE_THIN", &dir)], vec![vol("m", 0, "p", 65536)]);
-    let o = sat.apply(&d2);
-    healthy(&o, "m", 0, 65536);
+    let applied = sat.converge(&d2);
+    assert!(
+        applied.changes.iter().any(|c| matches!(c.kind, ChangeKind::AutoclearCleared { .. })),
+        "{:#?}",
+        applied.changes
+    );
+    assert_eq!(autoclear().trim(), "0");
+    let o = applied.observed;
+    assert_eq!(healthy(&o, "m", 0, 65536), dev);
     assert!(report(&o, "m", 0).in_use);
+    run("umount", &[mnt.to_str().unwrap()]).unwrap();
+    assert_eq!(healthy(&sat.observe(&d2), "m", 0, 65536), dev, "still attached after the unmount");
+    run("mount", &[link.to_str().unwrap(), mnt.to_str().unwrap()]).unwrap();
+    assert_eq!(std::fs::read(mnt.join("hello")).unwrap(), b"world");
     let o = sat.apply(&desired(3, vec![pool("p", "FILE_THIN", &dir)], vec![]));
     assert!(report(&o, "m", 0).error.as_deref().unwrap().contains("in use"));
     run("umount", &[mnt.to_str().unwrap()]).unwrap();

@@ -5,7 +5,7 @@ mod support;
 
 use satellite::loopdev::{KernelLoops, LoopDevices};
 use satellite::ChangeKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use support::*;
@@ -173,7 +173,11 @@ fn restart_finds_the_same_device() {
     let dev_s = healthy(&before, "s", 3, 2048);
 
     let sat = env.satellite();
-    assert_eq!(steady(&sat.observe(&d)), steady(&before), "a new instance sees the same state before applying");
+    assert_eq!(
+        steady(&sat.observe(&d)),
+        steady(&before),
+        "a new instance sees the same state before applying"
+    );
     let applied = sat.converge(&d);
     assert!(applied.changes.is_empty(), "{:#?}", applied.changes);
     assert_eq!(healthy(&applied.observed, "r", 0, 4096), dev_r);
@@ -204,10 +208,18 @@ fn reboot_reattaches_everything_with_data() {
         loops.detach(&dev, None).unwrap();
     }
     assert!(env.loops().is_empty());
-    let squatters: Vec<PathBuf> = (0..2).map(|i| env.path(&format!("squat{i}.img"))).collect();
-    for s in &squatters {
-        std::fs::File::create(s).unwrap().set_len(1 << 20).unwrap();
-        loops.attach(s).unwrap();
+    // Squatters take the old numbers where they can (another test may be quicker).
+    let mut squatted = Vec::new();
+    for (i, old_dev) in old.iter().enumerate() {
+        let s = env.path(&format!("squat{i}.img"));
+        std::fs::File::create(&s).unwrap().set_len(1 << 20).unwrap();
+        let ok = std::process::Command::new("losetup")
+            .arg(old_dev)
+            .arg(&s)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        squatted.push(ok);
     }
     let o = sat.observe(&d);
     assert_eq!(report(&o, "r", 0).disk_state, "Failed");
@@ -221,7 +233,13 @@ fn reboot_reattaches_everything_with_data() {
     for (n, o) in new.iter().zip(&old) {
         eprintln!("reboot: {} -> {}", o.display(), n.display());
     }
-    assert!(new.iter().zip(&old).any(|(n, o)| n != o), "the squatters forced new numbers");
+    for ((n, o), squatted) in new.iter().zip(&old).zip(&squatted) {
+        if *squatted {
+            assert_ne!(n, o, "the squatter holds the old number");
+        }
+    }
+    let linked = applied.changes.iter().filter(|c| matches!(c.kind, ChangeKind::Linked { .. })).count();
+    assert_eq!(linked, new.iter().zip(&old).filter(|(n, o)| n != o).count(), "{:#?}", applied.changes);
     assert_eq!(read_at(&env.dev_dir.join("r/0"), 4096, data.len()), data);
     assert_eq!(read_at(&env.dev_dir.join("r/1"), 4096, data.len()), data);
     assert!(sat.converge(&d).changes.is_empty());
@@ -259,7 +277,10 @@ fn crash_leftovers_are_cleaned_and_foreign_files_kept() {
     assert_eq!(remaining.len(), 1, "{remaining:#?}");
     assert_eq!(remaining[0].backing_file, dir.join("r_00000.img"));
     let detached = |dev: &std::path::Path| {
-        applied.changes.iter().any(|c| c.kind == ChangeKind::LoopDetached { device: dev.display().to_string() })
+        applied
+            .changes
+            .iter()
+            .any(|c| c.kind == ChangeKind::LoopDetached { device: dev.display().to_string() })
     };
     assert!(detached(&orphan.path), "orphan detached: {:#?}", applied.changes);
     assert!(detached(&old_dev.path), "undesired volume detached: {:#?}", applied.changes);
@@ -383,7 +404,92 @@ fn timing_of_create_and_attach() {
     let thick = t.elapsed();
     eprintln!(
         "fact: 1 GiB FILE_THIN create+attach+link {ours:?} vs truncate+losetup {floor:?} ({:.2}x); \
-         no-op apply {noop:?}; 1 GiB FILE (fallocate) swap {thick:?}",
+         no-op apply {noop:?}; delete it + create a 1 GiB FILE (fallocate) {thick:?}",
         ours.as_secs_f64() / floor.as_secs_f64()
     );
+}
+
+#[test]
+fn pool_dir_through_a_symlink() {
+    let Some(env) = TestEnv::new("symlink") else { return };
+    let real = env.path("real");
+    std::fs::create_dir_all(&real).unwrap();
+    let via = env.path("via");
+    std::os::unix::fs::symlink(&real, &via).unwrap();
+    let d = desired(1, vec![pool("p", "FILE_THIN", &via)], vec![vol("r", 0, "p", 4096)]);
+    let dev = healthy(&env.satellite().apply(&d), "r", 0, 4096);
+    assert!(real.join("r_00000.img").exists());
+    let applied = env.satellite().converge(&d);
+    assert!(applied.changes.is_empty(), "{:#?}", applied.changes);
+    assert_eq!(healthy(&applied.observed, "r", 0, 4096), dev);
+    let o = env.satellite().apply(&desired(2, vec![pool("p", "FILE_THIN", &via)], vec![]));
+    assert!(o.volumes.is_empty());
+    assert!(env.loops().is_empty());
+}
+
+/// Loop devices that refuse to attach: creation must leave nothing behind.
+struct NoAttach(KernelLoops);
+
+impl LoopDevices for NoAttach {
+    fn scan(&self) -> Result<Vec<satellite::loopdev::LoopDevice>, satellite::loopdev::LoopError> {
+        self.0.scan()
+    }
+    fn get(&self, n: u32) -> Result<Option<satellite::loopdev::LoopDevice>, satellite::loopdev::LoopError> {
+        self.0.get(n)
+    }
+    fn backing_id(
+        &self,
+        dev: &satellite::loopdev::LoopDevice,
+    ) -> Result<Option<satellite::FileId>, satellite::loopdev::LoopError> {
+        self.0.backing_id(dev)
+    }
+    fn attach(&self, _: &Path) -> Result<satellite::loopdev::LoopDevice, satellite::loopdev::LoopError> {
+        Err(satellite::loopdev::LoopError::NoFreeDevice(0))
+    }
+    fn refresh_capacity(
+        &self,
+        dev: &satellite::loopdev::LoopDevice,
+    ) -> Result<u64, satellite::loopdev::LoopError> {
+        self.0.refresh_capacity(dev)
+    }
+    fn clear_autoclear(
+        &self,
+        dev: &satellite::loopdev::LoopDevice,
+    ) -> Result<satellite::action::SetAction, satellite::loopdev::LoopError> {
+        self.0.clear_autoclear(dev)
+    }
+    fn detach(
+        &self,
+        dev: &satellite::loopdev::LoopDevice,
+        expected: Option<satellite::FileId>,
+    ) -> Result<satellite::action::DeleteAction, satellite::loopdev::LoopError> {
+        self.0.detach(dev, expected)
+    }
+}
+
+#[test]
+fn failed_creation_leaves_nothing_behind() {
+    let Some(env) = TestEnv::new("undo") else { return };
+    let dir = env.path("pool");
+    let host = satellite::Host {
+        loops: Box::new(NoAttach(KernelLoops::new())),
+        links: Box::new(satellite::devlinks::FsDevLinks::new(&env.dev_dir)),
+        usage: Box::new(satellite::usage::KernelUsage::new()),
+    };
+    let config = satellite::SatelliteConfig::new(NODE).with_dev_dir(&env.dev_dir);
+    let sat = satellite::Satellite::with_host(config, host).unwrap();
+    let o = sat.apply(&desired(
+        1,
+        vec![pool("p", "FILE_THIN", &dir), pool("t", "FILE", &dir)],
+        // 1 PiB: more than ext4 allows in one file (EFBIG) / than the disk holds (ENOSPC).
+        vec![vol("r", 0, "p", 4096), vol("huge", 0, "p", 1 << 40), vol("huge", 1, "t", 1 << 40)],
+    ));
+    assert!(report(&o, "r", 0).error.as_deref().unwrap().contains("no free loop device"), "{o:#?}");
+    assert!(report(&o, "huge", 0).error.is_some(), "{o:#?}");
+    assert!(report(&o, "huge", 1).error.is_some(), "{o:#?}");
+    eprintln!("fact: 1 PiB volume: {:?} / {:?}", report(&o, "huge", 0).error, report(&o, "huge", 1).error);
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(!env.dev_dir.join("r").exists());
+    assert!(env.loops().is_empty());
 }

@@ -61,10 +61,8 @@ fn layer_stack_for(
         super::groups::checked_layer_stack(RSC_CRT, requested)?
     } else if !rd.layer_stack.is_empty() {
         rd.layer_stack.clone()
-    } else if let Some(stack) = group_stack.filter(|s| !s.is_empty()) {
-        stack
     } else {
-        Vec::new()
+        group_stack.filter(|s| !s.is_empty()).unwrap_or_default()
     };
     let (supported, drbd_missing) = node_layers(ctl, node);
     if stack.is_empty() {

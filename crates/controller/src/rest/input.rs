@@ -6,8 +6,30 @@ use crate::ops::{valid_name, Call};
 use linstor_api::names::NameKind;
 use serde::de::DeserializeOwned;
 
-/// Parses a JSON body into `T`, refusing unknown fields, trailing data and bad encodings.
+/// Parses a JSON object body into `T`, refusing unknown fields, trailing data, bad encodings
+/// and any other top-level value (serde would read an array as a struct's fields).
 pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Reply> {
+    expect_top_level(bytes, b'{', "an object")?;
+    parse(bytes)
+}
+
+/// Parses a JSON array body into `T`, with the same checks as [`body`].
+pub fn array_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Reply> {
+    expect_top_level(bytes, b'[', "an array")?;
+    parse(bytes)
+}
+
+fn expect_top_level(bytes: &[u8], open: u8, what: &str) -> Result<(), Reply> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(first) if *first == open => Ok(()),
+        _ => Err(Reply::bad_request(
+            "Unable to parse input json.",
+            format!("The request body must be {what}."),
+        )),
+    }
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Reply> {
     let mut unknown = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_ignored::deserialize(&mut deserializer, |path| unknown.push(path.to_string()))
@@ -116,6 +138,9 @@ mod tests {
         assert!(body::<Small>(b"").is_err());
         let deep = "[".repeat(100_000);
         assert!(body::<Small>(deep.as_bytes()).is_err());
+        assert!(body::<Small>(b"[1]").is_err());
+        assert!(array_body::<Vec<Small>>(b" [{}]").is_ok());
+        assert!(array_body::<Vec<Small>>(b"{}").is_err());
     }
 
     #[test]

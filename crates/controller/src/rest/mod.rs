@@ -6,7 +6,7 @@ mod input;
 mod reply;
 mod routes;
 
-pub use input::{body, Query};
+pub use input::{array_body, body, Query};
 pub use reply::{status_of, Answer, Reply};
 
 use crate::Controller;

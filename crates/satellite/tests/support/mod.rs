@@ -94,9 +94,12 @@ pub fn mounts_under(root: &Path) -> Vec<PathBuf> {
 
 fn detach_all(root: &Path) {
     let loops = KernelLoops::new();
+    let mounts = satellite::usage::Mounts::read();
     for dev in loops_under(root) {
-        // A device that is still mounted is only marked for autoclear here; it goes with the mount.
-        let _ = loops.detach(&dev, None);
+        // A mounted device (the XFS image) goes with its mount, after the volumes on it.
+        if !mounts.contains(dev.major, dev.minor) {
+            let _ = loops.detach(&dev, None);
+        }
     }
 }
 

@@ -54,14 +54,15 @@ pub async fn list(ctl: Ctl, RawQuery(query): RawQuery) -> Answer {
     let (offset, limit) = query.paging()?;
     let state = ctl.state();
     let selected = select(&state, &names, &filters);
-    let views = selected.into_iter().map(|rd| resource_definition_view(rd, with_volumes));
+    let views = selected.into_iter().map(|rd| resource_definition_view(&state, rd, with_volumes));
     Ok(Reply::json(&page(views, offset, limit)))
 }
 
 pub async fn get(ctl: Ctl, Path(name): Path<String>, RawQuery(query): RawQuery) -> Answer {
     let with_volumes = Query::parse(query.as_deref()).flag("with_volume_definitions")?;
-    match ctl.state().resource_definition(&name) {
-        Some(rd) => Ok(Reply::json(&resource_definition_view(rd, with_volumes))),
+    let state = ctl.state();
+    match state.resource_definition(&name) {
+        Some(rd) => Ok(Reply::json(&resource_definition_view(&state, rd, with_volumes))),
         None => Err(Reply::error(rd_not_found(RD, &name))),
     }
 }

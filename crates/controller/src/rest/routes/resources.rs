@@ -3,7 +3,7 @@ use crate::model::PropFilter;
 use crate::ops::definitions::rd_not_found;
 use crate::ops::resources::rsc_not_found;
 use crate::ops::{page, Call};
-use crate::rest::{body, Answer, Query, Reply};
+use crate::rest::{array_body, body, Answer, Query, Reply};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use linstor_api::consts::*;
@@ -89,7 +89,7 @@ pub async fn volume(ctl: Ctl, Path((rd, node, number)): Path<(String, String, St
 }
 
 pub async fn create(ctl: Ctl, Path(rd): Path<String>, bytes: Bytes) -> Answer {
-    let creates: Vec<ResourceCreate> = body(&bytes)?;
+    let creates: Vec<ResourceCreate> = array_body(&bytes)?;
     Ok(Reply::created(ctl.create_resources(&rd, creates).await))
 }
 
