@@ -18,6 +18,11 @@ APT_PACKAGES=(
     gcc              # linker for cargo, C compiler for the bundled SQLite
     libc6-dev
     ca-certificates  # pip talks to PyPI over HTTPS
+    xfsprogs         # mkfs.xfs: reflink filesystems for snapshots (tests, strand up's default pool)
+    btrfs-progs      # mkfs.btrfs, btrfstune: btrfs volumes of the Incus driver
+    e2fsprogs        # mkfs.ext4, resize2fs, e2fsck
+    util-linux       # mount, losetup, blkid
+    iproute2         # ip netns: multi-node tests
 )
 # Python packages for the virtualenv, pinned to versions verified against this suite.
 PIP_PACKAGES=(

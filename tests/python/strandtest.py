@@ -327,3 +327,94 @@ class ControllerProcess(object):
         api = linstor.Linstor(self.url.replace("http://", "linstor://"), timeout=timeout)
         api.connect()
         return api
+
+
+# --------------------------------------------------------------------------------------------
+# `strand up`: controller + local satellite on real loop devices (root only)
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def loop_devices_under(directory):
+    """Loop devices (/dev/loopN) whose backing file lies under `directory`."""
+    found = []
+    directory = os.path.realpath(directory)
+    for name in os.listdir("/sys/block"):
+        if not name.startswith("loop"):
+            continue
+        try:
+            with open("/sys/block/{}/loop/backing_file".format(name)) as f:
+                backing = f.read().strip()
+        except OSError:
+            continue
+        backing = backing.replace(" (deleted)", "")
+        if backing == directory or backing.startswith(directory + "/"):
+            found.append("/dev/" + name)
+    return found
+
+
+def mounts_under(directory):
+    """Mount points at or under `directory`, deepest first."""
+    directory = os.path.realpath(directory)
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].replace("\\040", " ")
+            if point == directory or point.startswith(directory + "/"):
+                points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+def release_under(directory):
+    """Unmounts and detaches everything of ours under `directory` (best effort, for cleanup)."""
+    for point in mounts_under(directory):
+        subprocess.run(["umount", "-l", point], check=False)
+    for dev in loop_devices_under(directory):
+        subprocess.run(["losetup", "-d", dev], check=False)
+
+
+class UpProcess(ControllerProcess):
+    """`strand up` on its own data directory, device-link directory and node name. Cleanup
+    deletes every resource definition (so the satellite removes its devices and files), stops
+    strand, then releases anything still attached or mounted under the temporary directory."""
+
+    def __init__(self, name="up"):
+        super(UpProcess, self).__init__(name)
+        self.dev_dir = os.path.join(self.tmpdir, "dev")
+        self.node = "strand-test-{}-{}".format(os.getpid(), uuid.uuid4().hex[:6])
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None, "strand up already running"
+        self.starts += 1
+        self.port = free_port()
+        self.url = "http://127.0.0.1:{}".format(self.port)
+        log = os.path.join(self.tmpdir, "up-{}.log".format(self.starts))
+        self.logs.append(log)
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [self.binary, "up", "--listen", "127.0.0.1:{}".format(self.port),
+                 "--data-dir", self.data_dir, "--dev-dir", self.dev_dir, "--node-name", self.node],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env=dict(os.environ, RUST_BACKTRACE="1"),
+            )
+        self.wait_healthy(timeout=60)
+        return self.url
+
+    @property
+    def pool_dir(self):
+        return os.path.join(self.data_dir, "pools", "DfltStorPool")
+
+    def cleanup(self):
+        try:
+            if self.alive():
+                for rd in get_json(self.url, "/v1/resource-definitions"):
+                    http(self.url, "DELETE", "/v1/resource-definitions/" + q(rd["name"]), timeout=60)
+                self.stop()
+        except Exception:  # noqa: BLE001 - cleanup must go on whatever failed
+            pass
+        finally:
+            self.kill()
+            release_under(self.tmpdir)
+            shutil.rmtree(self.tmpdir, ignore_errors=True)

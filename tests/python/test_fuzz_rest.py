@@ -44,7 +44,7 @@ SELECT_FILTER = {
     "layer_stack": ["DRBD", "STORAGE"], "provider_list": ["FILE_THIN"], "diskless_on_remaining": False,
     "diskless_type": "DRBD_DISKLESS", "overprovision": 2.0, "port_count": 1,
 }
-NETIF_BODY = {"name": "nic1", "address": "10.9.0.2", "satellite_port": 3366,
+NETIF_BODY = {"name": "nic1", "address": "127.9.0.2", "satellite_port": 3366,
               "satellite_encryption_type": "PLAIN", "is_active": False}
 
 # (method, path template, valid body or None, query keys the route knows)
@@ -377,8 +377,8 @@ class Fuzzer(object):
 def seed_objects(url):
     steps = [
         ("POST", "/v1/nodes", {"name": NODE, "type": "Satellite",
-                               "net_interfaces": [{"name": "default", "address": "10.9.0.1"}]}),
-        ("POST", "/v1/nodes/{}/net-interfaces".format(NODE), {"name": NETIF, "address": "10.9.0.3"}),
+                               "net_interfaces": [{"name": "default", "address": "127.9.0.1"}]}),
+        ("POST", "/v1/nodes/{}/net-interfaces".format(NODE), {"name": NETIF, "address": "127.9.0.3"}),
         ("POST", "/v1/nodes/{}/storage-pools".format(NODE), {"storage_pool_name": POOL, "provider_kind": "FILE_THIN",
                                                             "props": {"StorDriver/StorPoolName": "/srv/fz"}}),
         ("POST", "/v1/storage-pool-definitions", {"storage_pool_name": SPD}),

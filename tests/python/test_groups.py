@@ -41,7 +41,7 @@ def test_default_resource_group(fresh_controller):
 def test_resource_group_with_every_select_filter_field(api, url):
     nodes = [uniq("rgn") for _ in range(2)]
     for n in nodes:
-        assert_no_error(api.node_create(n, "Satellite", "10.4.0.1"))
+        assert_no_error(api.node_create(n, "Satellite", "127.4.0.1"))
     pools = [uniq("rgp") for _ in range(2)]
     for p in pools:
         assert_no_error(api.storage_pool_dfn_create(p))
@@ -418,3 +418,20 @@ def test_spawn_errors(api, url):
     assert resp.status == 500, resp
     assert any(is_error(e["ret_code"]) for e in resp.json)
     assert rd_missing(url, rd)
+
+
+def test_modify_with_empty_lists_clears_them(url):
+    """An empty list in a modify body clears that field (absent fields keep their value)."""
+    name = uniq("rgclr")
+    created = http(url, "POST", "/v1/resource-groups",
+                   body={"name": name, "select_filter": {"place_count": 2, "storage_pool": "pool1",
+                                                         "replicas_on_same": ["Aux/site"]}})
+    assert created.status == 201, created
+    cleared = http(url, "PUT", "/v1/resource-groups/" + name,
+                   body={"select_filter": {"storage_pool_list": [], "replicas_on_same": []}})
+    assert cleared.status == 200, cleared
+    group = get_json(url, "/v1/resource-groups/" + name)
+    assert group["select_filter"].get("storage_pool") is None, group
+    assert group["select_filter"].get("storage_pool_list") in (None, []), group
+    assert group["select_filter"].get("replicas_on_same") in (None, []), group
+    assert group["select_filter"]["place_count"] == 2, group

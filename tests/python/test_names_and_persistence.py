@@ -9,7 +9,7 @@ LABEL63 = "l" + "x" * 62
 
 def test_names_at_the_edges_are_accepted(fresh_controller):
     url = fresh_controller.url
-    netif = [{"name": "default", "address": "10.6.0.1"}]
+    netif = [{"name": "default", "address": "127.6.0.1"}]
     creates = [
         # resource definitions: 2..48, first character a letter or '_'
         ("/v1/resource-definitions", {"resource_definition": {"name": "ab"}}, "/v1/resource-definitions/ab"),
@@ -33,8 +33,8 @@ def test_names_at_the_edges_are_accepted(fresh_controller):
                                         "props": {"StorDriver/StorPoolName": "/srv/v"}},
          "/v1/nodes/n1/storage-pools/" + "p" * 48),
         # net interfaces: 3..32
-        ("/v1/nodes/n1/net-interfaces", {"name": "et0", "address": "10.6.0.2"}, "/v1/nodes/n1/net-interfaces/et0"),
-        ("/v1/nodes/n1/net-interfaces", {"name": "n" * 32, "address": "10.6.0.3"},
+        ("/v1/nodes/n1/net-interfaces", {"name": "et0", "address": "127.6.0.2"}, "/v1/nodes/n1/net-interfaces/et0"),
+        ("/v1/nodes/n1/net-interfaces", {"name": "n" * 32, "address": "127.6.0.3"},
          "/v1/nodes/n1/net-interfaces/" + "n" * 32),
     ]
     for path, body, get_path in creates:
@@ -59,8 +59,8 @@ LIST_PATHS = [
 def populate(url):
     steps = [
         ("POST", "/v1/nodes", {"name": "PersistNode", "type": "combined", "props": {"Aux/site": "a"},
-                               "net_interfaces": [{"name": "default", "address": "10.7.0.1"}]}),
-        ("POST", "/v1/nodes/PersistNode/net-interfaces", {"name": "data", "address": "10.7.0.2",
+                               "net_interfaces": [{"name": "default", "address": "127.7.0.1"}]}),
+        ("POST", "/v1/nodes/PersistNode/net-interfaces", {"name": "data", "address": "127.7.0.2",
                                                           "satellite_port": 3367, "satellite_encryption_type": "SSL"}),
         ("POST", "/v1/nodes/PersistNode/storage-pools", {"storage_pool_name": "pool1", "provider_kind": "LVM_THIN",
                                                          "props": {"StorDriver/LvmVg": "vg", "StorDriver/ThinPool": "tp"}}),

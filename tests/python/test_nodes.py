@@ -22,7 +22,7 @@ def node_json(url, name):
 
 def test_node_create_and_list(api, url):
     name = uniq("node")
-    replies = api.node_create(name, "Satellite", "10.1.0.1", property_dict={"Aux/site": "a"})
+    replies = api.node_create(name, "Satellite", "127.1.0.1", property_dict={"Aux/site": "a"})
     assert_success(replies, NODE_CREATED, "node create")
 
     nodes = api.node_list_raise()
@@ -31,7 +31,7 @@ def test_node_create_and_list(api, url):
     assert mine.type == "SATELLITE"
     assert mine.props.get("Aux/site") == "a"
     assert [(n.name, n.address, n.stlt_port, n.stlt_encryption_type) for n in mine.net_interfaces] \
-        == [("default", "10.1.0.1", 3366, "PLAIN")]
+        == [("default", "127.1.0.1", 3366, "PLAIN")]
 
     raw = node_json(url, name)
     assert raw["name"] == name
@@ -44,7 +44,7 @@ def test_node_create_http_status_201(url):
     name = uniq("node")
     resp = http(url, "POST", "/v1/nodes", {
         "name": name, "type": "satellite",
-        "net_interfaces": [{"name": "default", "address": "10.1.0.2", "satellite_port": 3366,
+        "net_interfaces": [{"name": "default", "address": "127.1.0.2", "satellite_port": 3366,
                             "satellite_encryption_type": "plain", "is_active": True}]})
     assert resp.status == 201, resp
     assert_success(resp.json, NODE_CREATED)
@@ -62,7 +62,7 @@ def test_node_type_any_case_emitted_upper(url, sent, shown):
     name = uniq("ntype")
     resp = http(url, "POST", "/v1/nodes", {
         "name": name, "type": sent,
-        "net_interfaces": [{"name": "default", "address": "10.1.0.3", "satellite_port": 3366,
+        "net_interfaces": [{"name": "default", "address": "127.1.0.3", "satellite_port": 3366,
                             "satellite_encryption_type": "PLAIN"}]})
     assert resp.status == 201, resp
     assert_success(resp.json, NODE_CREATED)
@@ -75,13 +75,13 @@ def test_node_netif_without_port_gets_3366_plain(url):
     name = uniq("noport")
     resp = http(url, "POST", "/v1/nodes", {
         "name": name, "type": "Satellite",
-        "net_interfaces": [{"name": "default", "address": "10.1.0.4"}]})
+        "net_interfaces": [{"name": "default", "address": "127.1.0.4"}]})
     assert resp.status == 201, resp
     assert_success(resp.json, NODE_CREATED)
     netifs = node_json(url, name)["net_interfaces"]
     assert len(netifs) == 1, netifs
     assert netifs[0]["name"] == "default"
-    assert netifs[0]["address"] == "10.1.0.4"
+    assert netifs[0]["address"] == "127.1.0.4"
     assert netifs[0]["satellite_port"] == 3366
     assert netifs[0]["satellite_encryption_type"] == "PLAIN"
 
@@ -89,7 +89,7 @@ def test_node_netif_without_port_gets_3366_plain(url):
 def test_every_node_has_diskless_pool_and_is_offline(api, url):
     names = [uniq("dl") for _ in range(3)]
     for name, kind in zip(names, ["Satellite", "Combined", "Satellite"]):
-        assert_success(api.node_create(name, kind, "10.1.0.5"), NODE_CREATED)
+        assert_success(api.node_create(name, kind, "127.1.0.5"), NODE_CREATED)
     for name in names:
         pools = get_json(url, "/v1/nodes/{}/storage-pools".format(q(name)))
         diskless = [p for p in pools if p["storage_pool_name"] == "DfltDisklessStorPool"]
@@ -108,7 +108,7 @@ def test_every_node_has_diskless_pool_and_is_offline(api, url):
 
 def test_node_without_props_has_no_props_key(api, url):
     name = uniq("bare")
-    assert_success(api.node_create(name, "Satellite", "10.1.0.6"), NODE_CREATED)
+    assert_success(api.node_create(name, "Satellite", "127.1.0.6"), NODE_CREATED)
     raw = node_json(url, name)
     assert "props" not in raw, raw
     for key, value in raw.items():
@@ -150,7 +150,7 @@ def test_node_list_filters_and_paging(api, url):
 
 def test_node_get_case_insensitive_keeps_display_case(api, url):
     name = uniq("MixedCase")
-    assert_success(api.node_create(name, "Satellite", "10.1.0.7"), NODE_CREATED)
+    assert_success(api.node_create(name, "Satellite", "127.1.0.7"), NODE_CREATED)
     assert node_json(url, name.upper())["name"] == name
     assert node_json(url, name.lower())["name"] == name
 
@@ -164,7 +164,7 @@ def test_node_get_missing_404(url):
 
 def test_node_modify_props(api, url):
     name = uniq("mod")
-    assert_success(api.node_create(name, "Satellite", "10.1.0.8",
+    assert_success(api.node_create(name, "Satellite", "127.1.0.8",
                                    property_dict={"Aux/a": "1", "Aux/b": "2"}), NODE_CREATED)
     replies = api.node_modify(name, property_dict={"Aux/a": "10", "Aux/c": "3", "PrefNic": "default"},
                               delete_props=["Aux/b"])
@@ -182,7 +182,7 @@ def test_node_modify_props(api, url):
 
 def test_node_modify_unknown_prop_key(api, url):
     name = uniq("badkey")
-    assert_success(api.node_create(name, "Satellite", "10.1.0.9"), NODE_CREATED)
+    assert_success(api.node_create(name, "Satellite", "127.1.0.9"), NODE_CREATED)
     resp = http(url, "PUT", "/v1/nodes/" + q(name), {"override_props": {"NoSuch/Key": "1"}})
     assert resp.status == 500, resp
     assert_apicallrc_list(resp.json)
@@ -192,7 +192,7 @@ def test_node_modify_unknown_prop_key(api, url):
 
 def test_node_modify_bad_value_for_known_key(api, url):
     name = uniq("badval")
-    assert_success(api.node_create(name, "Satellite", "10.1.0.10"), NODE_CREATED)
+    assert_success(api.node_create(name, "Satellite", "127.1.0.10"), NODE_CREATED)
     # PrefNic must match ^[a-zA-Z0-9_][a-zA-Z0-9_-]{2,47}$
     replies = api.node_modify(name, property_dict={"PrefNic": "x"})
     assert_has_code(replies, rc(C.FAIL_INVLD_PROP, C.MASK_NODE, C.MASK_MOD), "PrefNic=x")
@@ -201,7 +201,7 @@ def test_node_modify_bad_value_for_known_key(api, url):
 
 def test_node_delete(api, url):
     name = uniq("del")
-    assert_success(api.node_create(name, "Satellite", "10.1.0.11"), NODE_CREATED)
+    assert_success(api.node_create(name, "Satellite", "127.1.0.11"), NODE_CREATED)
     replies = api.node_delete(name)
     assert_success(replies, rc(C.MASK_NODE, C.MASK_DEL, C.DELETED), "node delete")
     assert http(url, "GET", "/v1/nodes/" + q(name)).status == 404
@@ -219,17 +219,17 @@ def test_node_delete_missing_warns(url):
 
 def test_duplicate_node(api, url):
     name = uniq("dup")
-    assert_success(api.node_create(name, "Satellite", "10.1.0.12"), NODE_CREATED)
-    replies = api.node_create(name, "Satellite", "10.1.0.13")
+    assert_success(api.node_create(name, "Satellite", "127.1.0.12"), NODE_CREATED)
+    replies = api.node_create(name, "Satellite", "127.1.0.13")
     assert_has_code(replies, rc(C.FAIL_EXISTS_NODE, C.MASK_NODE, C.MASK_CRT), "duplicate node")
     resp = http(url, "POST", "/v1/nodes", {
         "name": name.upper(), "type": "Satellite",
-        "net_interfaces": [{"name": "default", "address": "10.1.0.14"}]})
+        "net_interfaces": [{"name": "default", "address": "127.1.0.14"}]})
     assert resp.status == 500, resp
     assert_apicallrc_list(resp.json)
     assert_has_code(resp.json, -4611686018406678028)
     # the first node is untouched
-    assert node_json(url, name)["net_interfaces"][0]["address"] == "10.1.0.12"
+    assert node_json(url, name)["net_interfaces"][0]["address"] == "127.1.0.12"
 
 
 @pytest.mark.parametrize("bad", [
@@ -245,7 +245,7 @@ def test_duplicate_node(api, url):
 def test_invalid_node_name(url, bad):
     resp = http(url, "POST", "/v1/nodes", {
         "name": bad, "type": "Satellite",
-        "net_interfaces": [{"name": "default", "address": "10.1.0.15"}]})
+        "net_interfaces": [{"name": "default", "address": "127.1.0.15"}]})
     assert resp.status == 500, resp
     assert_apicallrc_list(resp.json)
     assert_has_code(resp.json, rc(C.FAIL_INVLD_NODE_NAME, C.MASK_NODE, C.MASK_CRT), repr(bad))
@@ -255,7 +255,7 @@ def test_invalid_node_type(url):
     name = uniq("badtype")
     resp = http(url, "POST", "/v1/nodes", {
         "name": name, "type": "toaster",
-        "net_interfaces": [{"name": "default", "address": "10.1.0.16"}]})
+        "net_interfaces": [{"name": "default", "address": "127.1.0.16"}]})
     # LINSTOR parses the type with Enum.valueOf: which of 400 (parse error) and 500
     # (FAIL_INVLD_NODE_TYPE) it answers is not pinned down by the reference; either way an error
     assert resp.status in (400, 500), resp
@@ -270,12 +270,12 @@ def test_invalid_node_type(url):
 
 def test_net_interfaces_crud(api, url):
     name = uniq("nif")
-    assert_success(api.node_create(name, "Satellite", "10.2.0.1"), NODE_CREATED)
+    assert_success(api.node_create(name, "Satellite", "127.2.0.1"), NODE_CREATED)
 
-    replies = api.netinterface_create(name, "data0", "10.2.0.2")
+    replies = api.netinterface_create(name, "data0", "127.2.0.2")
     assert_success(replies, rc(C.MASK_NET_IF, C.MASK_CRT, C.CREATED), "netif create")
     resp = http(url, "POST", "/v1/nodes/{}/net-interfaces".format(q(name)),
-                {"name": "data1", "address": "10.2.0.3", "satellite_port": 3367,
+                {"name": "data1", "address": "127.2.0.3", "satellite_port": 3367,
                  "satellite_encryption_type": "ssl"})
     assert resp.status == 201, resp
     assert_success(resp.json, rc(C.MASK_NET_IF, C.MASK_CRT, C.CREATED))
@@ -283,18 +283,18 @@ def test_net_interfaces_crud(api, url):
     listed = get_json(url, "/v1/nodes/{}/net-interfaces".format(q(name)))
     by_name = {n["name"]: n for n in listed}
     assert sorted(by_name) == ["data0", "data1", "default"], listed
-    assert by_name["data0"]["address"] == "10.2.0.2"
+    assert by_name["data0"]["address"] == "127.2.0.2"
     assert by_name["data1"]["satellite_port"] == 3367
     assert by_name["data1"]["satellite_encryption_type"] == "SSL"
     assert api.net_interface_list(name)  # python-linstor's own call answers
 
     single = get_json(url, "/v1/nodes/{}/net-interfaces/data0".format(q(name)))
-    assert single["name"] == "data0" and single["address"] == "10.2.0.2"
+    assert single["name"] == "data0" and single["address"] == "127.2.0.2"
 
-    replies = api.netinterface_modify(name, "data0", ip="10.2.0.20")
+    replies = api.netinterface_modify(name, "data0", ip="127.2.0.20")
     assert_success(replies, rc(C.MASK_NET_IF, C.MASK_MOD, C.MODIFIED), "netif modify")
     single = get_json(url, "/v1/nodes/{}/net-interfaces/DATA0".format(q(name)))
-    assert single["address"] == "10.2.0.20"
+    assert single["address"] == "127.2.0.20"
     assert single["name"] == "data0"
 
     replies = api.netinterface_delete(name, "data0")
@@ -310,17 +310,17 @@ def test_net_interfaces_crud(api, url):
 
 def test_net_interface_duplicate(api, url):
     name = uniq("nifdup")
-    assert_success(api.node_create(name, "Satellite", "10.2.1.1"), NODE_CREATED)
-    replies = api.netinterface_create(name, "default", "10.2.1.2")
+    assert_success(api.node_create(name, "Satellite", "127.2.1.1"), NODE_CREATED)
+    replies = api.netinterface_create(name, "default", "127.2.1.2")
     assert_has_code(replies, rc(C.FAIL_EXISTS_NET_IF, C.MASK_NET_IF, C.MASK_CRT))
 
 
 @pytest.mark.parametrize("bad", ["ab", "bad name", "-eth", "9" * 5, "e" * 33])
 def test_invalid_net_interface_name(api, url, bad):
     name = uniq("nifbad")
-    assert_success(api.node_create(name, "Satellite", "10.2.2.1"), NODE_CREATED)
+    assert_success(api.node_create(name, "Satellite", "127.2.2.1"), NODE_CREATED)
     resp = http(url, "POST", "/v1/nodes/{}/net-interfaces".format(q(name)),
-                {"name": bad, "address": "10.2.2.2"})
+                {"name": bad, "address": "127.2.2.2"})
     assert resp.status == 500, resp
     assert_apicallrc_list(resp.json)
     assert_has_code(resp.json, rc(C.FAIL_INVLD_NET_NAME, C.MASK_NET_IF, C.MASK_CRT), repr(bad))
@@ -328,7 +328,7 @@ def test_invalid_net_interface_name(api, url, bad):
 
 def test_invalid_net_interface_address(api, url):
     name = uniq("nifaddr")
-    assert_success(api.node_create(name, "Satellite", "10.2.3.1"), NODE_CREATED)
+    assert_success(api.node_create(name, "Satellite", "127.2.3.1"), NODE_CREATED)
     resp = http(url, "POST", "/v1/nodes/{}/net-interfaces".format(q(name)),
                 {"name": "data0", "address": "not an address"})
     assert resp.status == 500, resp
@@ -338,7 +338,7 @@ def test_invalid_net_interface_address(api, url):
 
 def test_net_interface_on_missing_node(url):
     resp = http(url, "POST", "/v1/nodes/{}/net-interfaces".format(uniq("nonode")),
-                {"name": "data0", "address": "10.2.4.1"})
+                {"name": "data0", "address": "127.2.4.1"})
     assert resp.status == 404, resp
     assert_apicallrc_list(resp.json)
     assert_has_code_bits(resp.json, C.FAIL_NOT_FOUND_NODE)

@@ -26,7 +26,7 @@ def test_unknown_field_in_node_create(url):
     name = uniq("unk")
     resp = http(url, "POST", "/v1/nodes", {
         "name": name, "type": "Satellite", "flavour": "vanilla",
-        "net_interfaces": [{"name": "default", "address": "10.5.0.1"}]})
+        "net_interfaces": [{"name": "default", "address": "127.5.0.1"}]})
     assert_parse_error(resp, "unknown top-level field")
     assert get_json(url, "/v1/nodes?nodes=" + q(name)) == []
 
@@ -35,7 +35,7 @@ def test_unknown_nested_field(url):
     name = uniq("unk")
     resp = http(url, "POST", "/v1/nodes", {
         "name": name, "type": "Satellite",
-        "net_interfaces": [{"name": "default", "address": "10.5.0.2", "speed": "fast"}]})
+        "net_interfaces": [{"name": "default", "address": "127.5.0.2", "speed": "fast"}]})
     assert_parse_error(resp, "unknown field inside a net interface")
     assert get_json(url, "/v1/nodes?nodes=" + q(name)) == []
 
@@ -91,7 +91,7 @@ def test_array_is_not_an_object(url):
     assert get_json(url, "/v1/resource-definitions?resource_definitions=" + q(rd)) == []
     node = uniq("arr")
     resp = http(url, "POST", "/v1/nodes", raw=json.dumps(
-        [node, "Satellite", [], {}, [{"name": "default", "address": "10.5.0.9"}]]).encode())
+        [node, "Satellite", [], {}, [{"name": "default", "address": "127.5.0.9"}]]).encode())
     assert_parse_error(resp, "node create as a positional array")
     assert get_json(url, "/v1/nodes?nodes=" + q(node)) == []
 

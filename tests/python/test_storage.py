@@ -14,7 +14,7 @@ NODE_CREATED = rc(C.MASK_NODE, C.MASK_CRT, C.CREATED)
 
 def make_node(api, prefix="spnode", **props):
     name = uniq(prefix)
-    assert_success(api.node_create(name, "Satellite", "10.3.0.1", property_dict=props or None),
+    assert_success(api.node_create(name, "Satellite", "127.3.0.1", property_dict=props or None),
                    NODE_CREATED, "node create")
     return name
 

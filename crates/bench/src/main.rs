@@ -1,13 +1,17 @@
 //! `strand-bench`: Strand's benchmarks. Each prints its measurements together with a floor
 //! measured in the same run, and the ratio between them; none fails on a wall-clock time.
 //!
-//! Usage: `strand-bench scale [--strand PATH]` (PATH defaults to the `strand` binary next to
-//! this one).
+//! Usage: `strand-bench scale|spawn|view-resources|snapshots|storage-create [--strand PATH]` (PATH defaults to the `strand` binary
+//! next to this one).
 
 mod http;
 mod process;
 mod scale;
+mod snapshots;
+mod spawn;
 mod stats;
+mod storage_create;
+mod view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +33,12 @@ fn main() -> ExitCode {
     let binary = strand_binary(&args);
     let result = match args.first().map(String::as_str) {
         Some("scale") => scale::run(&binary),
-        _ => Err("usage: strand-bench scale [--strand PATH]".to_string()),
+        Some("spawn") => spawn::run(&binary),
+        Some("view-resources") => view::run(&binary),
+        Some("snapshots") => snapshots::run(&binary),
+        Some("storage-create") => storage_create::run(&binary),
+        _ => Err("usage: strand-bench scale|spawn|view-resources|snapshots|storage-create [--strand PATH]"
+            .to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

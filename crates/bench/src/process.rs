@@ -78,6 +78,39 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        release_loops_under(&self.0);
+        // `strand up` may have mounted its default pool's XFS image here (issue 6).
+        if release_mounts_under(&self.0) {
+            release_loops_under(&self.0);
+        }
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Unmounts every mount point at or under `dir`, deepest first; answers whether there was any.
+pub fn release_mounts_under(dir: &Path) -> bool {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<std::path::PathBuf> = text
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(4))
+        .map(|point| std::path::PathBuf::from(point.replace("\\040", " ")))
+        .filter(|point| point.starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for point in &points {
+        let _ = Command::new("umount").arg(point).status();
+    }
+    !points.is_empty()
+}
+
+/// Detaches every loop device whose backing file lies under `dir`.
+pub fn release_loops_under(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir("/sys/block") else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Ok(backing) = std::fs::read_to_string(entry.path().join("loop/backing_file")) else { continue };
+        if Path::new(backing.trim().trim_end_matches(" (deleted)")).starts_with(dir) {
+            let _ = Command::new("losetup").arg("-d").arg(format!("/dev/{name}")).status();
+        }
     }
 }

@@ -1,8 +1,13 @@
 //! `strand`: one command for Strand's controller and, as later parts land, its satellite,
 //! storage daemon and CLIs.
 
+mod admin;
+mod daemon;
 mod linstor;
+mod pool_fs;
+mod satellite;
 mod serve;
+mod storage;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -26,8 +31,16 @@ enum Command {
     Up(UpArgs),
     /// Run the LINSTOR-compatible controller (REST API v1).
     Controller(ControllerArgs),
+    /// Run a satellite that a controller on another host connects to.
+    Satellite(SatelliteArgs),
+    /// Manage storage pools and volumes in Incus's syntax (through the storage daemon).
+    Storage(storage::Args),
+    /// Run the storage daemon (Incus storage API on DATA/unix.socket) against a LINSTOR cluster.
+    Daemon(daemon::Args),
     /// Talk to a LINSTOR controller in the `linstor` client's syntax.
     Linstor(linstor::Args),
+    /// Administer the storage daemon (`recover`: rebuild its database from LINSTOR).
+    Admin(admin::Args),
 }
 
 #[derive(clap::Args)]
@@ -56,6 +69,22 @@ struct ControllerArgs {
     data_dir: PathBuf,
 }
 
+#[derive(clap::Args)]
+struct SatelliteArgs {
+    /// Address and port the controller connects to.
+    #[arg(long, default_value = "0.0.0.0:3366")]
+    listen: SocketAddr,
+    /// Directory of the satellite's own files (one satellite per directory).
+    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "STRAND_DIR")]
+    data_dir: PathBuf,
+    /// LINSTOR node name this satellite serves (default: the host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// Directory of the stable device links (default /dev/strand).
+    #[arg(long)]
+    dev_dir: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -73,12 +102,21 @@ fn main() -> ExitCode {
             dev_dir: args.dev_dir,
         }),
         Command::Controller(args) => serve::controller(args.listen, &args.data_dir),
+        Command::Satellite(args) => satellite::satellite(satellite::SatelliteOptions {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            node_name: args.node_name,
+            dev_dir: args.dev_dir,
+        }),
         Command::Linstor(args) => linstor::run(args),
+        Command::Storage(args) => storage::run(args),
+        Command::Daemon(args) => daemon::run(args),
+        Command::Admin(args) => admin::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("strand: {message}");
+            eprintln!("Error: {message}");
             ExitCode::FAILURE
         }
     }

@@ -30,6 +30,10 @@ pub async fn stop_requested() {
 pub fn controller(listen: SocketAddr, data_dir: &Path) -> Result<(), String> {
     let controller = Controller::open(data_dir).map_err(|err| err.to_string())?;
     runtime()?.block_on(async move {
+        controller.start_connections();
+        // Clones and restores whose data was still being copied when the controller stopped:
+        // their watchers sync the nodes (with backoff) until the satellites are back.
+        controller.resume_copy_watchers();
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|err| format!("cannot listen on {listen}: {err}"))?;

@@ -1,6 +1,7 @@
 //! `strand up`: a whole single-machine cluster in one process — the controller, a local
 //! satellite as a COMBINED node named after the host, and on first start a FILE_THIN pool
-//! `DfltStorPool` under the data directory.
+//! `DfltStorPool` under the data directory; the storage daemon on `DATA/unix.socket`, with its
+//! storage pool `default` on `DfltStorPool` made on first start.
 
 use crate::serve::{runtime, stop_requested};
 use controller::link::{DesiredState, Observed};
@@ -40,7 +41,7 @@ impl SatelliteLink for EmbeddedLink {
 }
 
 /// The host name, as the local node's name.
-fn host_name() -> Result<String, String> {
+pub(crate) fn host_name() -> Result<String, String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map_err(|err| format!("cannot read the host name: {err}"))?
         .trim()
@@ -64,6 +65,8 @@ async fn first_start(controller: &Controller, node_name: &str, data_dir: &Path) 
     if controller.state().node(node_name).is_some() {
         return Ok(());
     }
+    // The storage daemon makes its `default` pool once it runs (storage/default_pool.rs).
+    crate::storage::default_pool::mark_first_start(data_dir)?;
     let node = Node {
         name: node_name.to_string(),
         node_type: "COMBINED".to_string(),
@@ -113,6 +116,8 @@ pub fn up(options: UpOptions) -> Result<(), String> {
     let data_dir = std::path::absolute(&options.data_dir)
         .map_err(|err| format!("cannot resolve the data directory {}: {err}", options.data_dir.display()))?;
     let controller = Controller::open(&data_dir).map_err(|err| err.to_string())?;
+    // Before the satellite looks at the default pool: put it on a filesystem with reflink.
+    crate::pool_fs::prepare(&data_dir)?;
     let mut config = SatelliteConfig::new(&node_name);
     if let Some(dev_dir) = options.dev_dir {
         config = config.with_dev_dir(dev_dir);
@@ -131,9 +136,25 @@ pub fn up(options: UpOptions) -> Result<(), String> {
         if !controller.is_online(&node_key) {
             return Err("the local satellite did not report its state".to_string());
         }
+        // Clones and restores whose data was still being copied when strand stopped.
+        controller.resume_copy_watchers();
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .map_err(|err| format!("cannot listen on {}: {err}", options.listen))?;
+        // Other nodes (satellites on other hosts) are connected over the network.
+        controller.start_connections();
+        // The LINSTOR API answers from here on: the storage daemon below talks to it.
+        let api = {
+            let router = controller::rest::router(Arc::clone(&controller));
+            tokio::spawn(async move {
+                axum::serve(listener, router).with_graceful_shutdown(stop_requested()).await
+            })
+        };
+        // The storage daemon (Incus storage API on DATA/unix.socket), against this controller;
+        // on first start it gets its `default` pool before it answers anyone.
+        let storage = crate::daemon::open_embedded(&data_dir, options.listen, &node_name)?;
+        crate::storage::default_pool::create_if_pending(&data_dir, storage.state()).await;
+        let storage = storage.spawn();
         let resync = {
             let controller = Arc::clone(&controller);
             tokio::spawn(async move {
@@ -144,10 +165,11 @@ pub fn up(options: UpOptions) -> Result<(), String> {
             })
         };
         tracing::info!("strand is up: node '{node_name}' online, LINSTOR API on http://{}", options.listen);
-        let served = axum::serve(listener, controller::rest::router(Arc::clone(&controller)))
-            .with_graceful_shutdown(stop_requested())
-            .await;
+        let served = api.await.map_err(|err| format!("the REST server stopped: {err}"))?;
         resync.abort();
+        if let Err(err) = storage.stop().await {
+            tracing::warn!("{err}");
+        }
         served.map_err(|err| format!("the REST server failed: {err}"))?;
         tracing::info!("strand stopped; volumes stay attached and are found again on the next start");
         Ok(())

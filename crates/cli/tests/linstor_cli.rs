@@ -94,8 +94,8 @@ fn run_with(global: &[&str], args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 fn setup_nodes(ctl: &Controller) {
-    ctl.run(&["node", "create", "alpha", "10.0.0.1"]).ok();
-    ctl.run(&["n", "c", "beta", "10.0.0.2", "--node-type", "combined"]).ok();
+    ctl.run(&["node", "create", "alpha", "127.0.0.1"]).ok();
+    ctl.run(&["n", "c", "beta", "127.0.0.2", "--node-type", "combined"]).ok();
 }
 
 #[test]
@@ -105,12 +105,12 @@ fn node_list_in_ascii_by_default_and_in_box_characters_on_request() {
     let ascii = ctl.run(&["n", "l"]).ok().stdout;
     let utf8 = ctl.run(&["--utf8", "n", "l"]).ok().stdout;
     let expected_utf8 = "\
-╭─────────────────────────────────────────────────────╮
-┊ Node  ┊ NodeType  ┊ Addresses             ┊ State   ┊
-╞═════════════════════════════════════════════════════╡
-┊ alpha ┊ SATELLITE ┊ 10.0.0.1:3366 (PLAIN) ┊ OFFLINE ┊
-┊ beta  ┊ COMBINED  ┊ 10.0.0.2:3366 (PLAIN) ┊ OFFLINE ┊
-╰─────────────────────────────────────────────────────╯
+╭──────────────────────────────────────────────────────╮
+┊ Node  ┊ NodeType  ┊ Addresses              ┊ State   ┊
+╞══════════════════════════════════════════════════════╡
+┊ alpha ┊ SATELLITE ┊ 127.0.0.1:3366 (PLAIN) ┊ OFFLINE ┊
+┊ beta  ┊ COMBINED  ┊ 127.0.0.2:3366 (PLAIN) ┊ OFFLINE ┊
+╰──────────────────────────────────────────────────────╯
 ";
     assert_eq!(utf8, expected_utf8);
     // The ASCII table has the same shape with + - | = (stdout is a pipe here, so ASCII is the
@@ -130,7 +130,7 @@ fn node_list_in_ascii_by_default_and_in_box_characters_on_request() {
     assert!(ascii.starts_with("+-----"), "{ascii}");
     // The frame width follows Σ widths + 3 · columns − 1 on every line.
     for line in utf8.lines() {
-        assert_eq!(line.chars().count(), 5 + 9 + 21 + 7 + 3 * 4 + 1, "{line}");
+        assert_eq!(line.chars().count(), 5 + 9 + 22 + 7 + 3 * 4 + 1, "{line}");
     }
     // --no-utf8 forces ASCII, and the global flags may come after the command too.
     assert_eq!(ctl.run(&["--no-utf8", "n", "l"]).ok().stdout, ascii);
@@ -148,7 +148,7 @@ fn machine_readable_output_is_the_controllers_json() {
     let nodes: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     let names: Vec<&str> = nodes.as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["alpha", "beta"]);
-    assert_eq!(nodes[0]["net_interfaces"][0]["address"], "10.0.0.1");
+    assert_eq!(nodes[0]["net_interfaces"][0]["address"], "127.0.0.1");
 
     let out = ctl.run(&["-m", "rd", "c", "rd1"]).ok().stdout;
     let answer: serde_json::Value = serde_json::from_str(&out).expect("JSON");
@@ -301,7 +301,7 @@ fn errors_exit_non_zero_with_the_controllers_message() {
         (&["vd", "size", "rd1", "5", "1G"], "not found"),
         (&["rd", "c", "1bad"], "is invalid"),
         (&["rd", "c", "rd1"], "already exists"),
-        (&["n", "c", "bad!node", "10.0.0.1"], "is invalid"),
+        (&["n", "c", "bad!node", "127.0.0.1"], "is invalid"),
         (&["sp", "c", "filethin", "nowhere", "pool", "/srv"], "not found"),
         (&["rg", "spawn", "missing", "x", "1G"], "not found"),
         (&["n", "lp", "ghost"], "not found"),

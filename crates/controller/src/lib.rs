@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod link;
+pub mod links;
 pub mod model;
 pub mod ops;
 pub mod placement;
@@ -36,6 +37,8 @@ pub struct Controller {
     state: RwLock<Arc<State>>,
     store: Mutex<Box<dyn Store>>,
     pub satellites: satellites::Satellites,
+    /// The network connections to remote satellites (see [`links`]).
+    pub connections: links::Connections,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,7 @@ impl Controller {
             state: RwLock::new(Arc::new(state)),
             store: Mutex::new(store),
             satellites: Default::default(),
+            connections: Default::default(),
         });
         controller
             .write(|txn| {

@@ -17,6 +17,12 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub trait SatelliteLink: Send + Sync {
     /// Sends the node's whole desired state; resolves to what the node observes afterwards.
     fn apply(&self, desired: DesiredState) -> BoxFuture<Result<Observed, String>>;
+
+    /// Whether the link still reaches its satellite. A network link that lost its connection
+    /// answers `false` at once, so that calls treat the node as not connected.
+    fn is_connected(&self) -> bool {
+        true
+    }
 }
 
 /// The longest a node may take to converge before the call answers without it.
@@ -25,11 +31,32 @@ pub const APPLY_TIMEOUT: Duration = Duration::from_secs(300);
 #[derive(Default)]
 pub struct Satellites {
     links: RwLock<HashMap<NameKey, Arc<dyn SatelliteLink>>>,
-    observed: RwLock<HashMap<NameKey, Arc<Observed>>>,
+    observed: RwLock<HashMap<NameKey, Report>>,
     /// One lock per node, so that applies to a node never interleave and each one carries a
     /// state at least as new as the one before.
     node_locks: Mutex<HashMap<NameKey, Arc<tokio::sync::Mutex<()>>>>,
     generation: AtomicU64,
+}
+
+/// Where each volume is in a node's report: resource → (volume number, index in
+/// [`Observed::volumes`]). Built once per report, so views look volumes up in O(1).
+pub type VolumeIndex = HashMap<NameKey, Vec<(i32, usize)>>;
+
+/// A node's last report with its volume index.
+#[derive(Clone)]
+struct Report {
+    observed: Arc<Observed>,
+    volumes: Arc<VolumeIndex>,
+}
+
+impl Report {
+    fn new(observed: Observed) -> Report {
+        let mut volumes = VolumeIndex::new();
+        for (i, v) in observed.volumes.iter().enumerate() {
+            volumes.entry(NameKey::new(&v.resource)).or_default().push((v.volume_number, i));
+        }
+        Report { observed: Arc::new(observed), volumes: Arc::new(volumes) }
+    }
 }
 
 /// The outcome of pushing desired state to one node.
@@ -50,17 +77,42 @@ impl Satellites {
         self.observed.write().unwrap_or_else(|p| p.into_inner()).remove(node);
     }
 
+    /// Detaches `link` from `node` if it is still the node's link (a newer one stays).
+    pub fn detach_link(&self, node: &NameKey, link: &Arc<dyn SatelliteLink>) {
+        let mut links = self.links.write().unwrap_or_else(|p| p.into_inner());
+        if links.get(node).is_some_and(|current| Arc::ptr_eq(current, link)) {
+            links.remove(node);
+            self.observed.write().unwrap_or_else(|p| p.into_inner()).remove(node);
+        }
+    }
+
     fn link(&self, node: &NameKey) -> Option<Arc<dyn SatelliteLink>> {
         self.links.read().unwrap_or_else(|p| p.into_inner()).get(node).cloned()
     }
 
-    /// Whether the node has a link that answered its last apply.
+    /// Whether the node has a link at all (connected or not).
+    pub fn has_link(&self, node: &NameKey) -> bool {
+        self.link(node).is_some()
+    }
+
+    /// Whether the node has a link that still reaches its satellite.
+    pub fn is_connected(&self, node: &NameKey) -> bool {
+        self.link(node).is_some_and(|link| link.is_connected())
+    }
+
+    /// Whether the node has a connected link that answered its last apply.
     pub fn is_online(&self, node: &NameKey) -> bool {
-        self.link(node).is_some() && self.observed(node).is_some()
+        self.link(node).is_some_and(|link| link.is_connected()) && self.observed(node).is_some()
     }
 
     pub fn observed(&self, node: &NameKey) -> Option<Arc<Observed>> {
-        self.observed.read().unwrap_or_else(|p| p.into_inner()).get(node).cloned()
+        self.observed.read().unwrap_or_else(|p| p.into_inner()).get(node).map(|r| Arc::clone(&r.observed))
+    }
+
+    /// The node's last report with the index of its volumes.
+    pub fn observed_indexed(&self, node: &NameKey) -> Option<(Arc<Observed>, Arc<VolumeIndex>)> {
+        let reports = self.observed.read().unwrap_or_else(|p| p.into_inner());
+        reports.get(node).map(|r| (Arc::clone(&r.observed), Arc::clone(&r.volumes)))
     }
 
     fn node_lock(&self, node: &NameKey) -> Arc<tokio::sync::Mutex<()>> {
@@ -71,22 +123,33 @@ impl Satellites {
     /// Pushes the current desired state of `node` (from `state()`, read under the node's lock)
     /// and records what the node reports.
     pub async fn sync(&self, node: &NameKey, state: impl Fn() -> Arc<State>) -> SyncOutcome {
-        let Some(link) = self.link(node) else { return SyncOutcome::NotConnected };
+        let Some(link) = self.link(node).filter(|link| link.is_connected()) else {
+            return SyncOutcome::NotConnected;
+        };
         let lock = self.node_lock(node);
         let _guard = lock.lock().await;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let started = std::time::Instant::now();
         let desired = desired_state(&state(), node, generation);
-        match tokio::time::timeout(APPLY_TIMEOUT, link.apply(desired)).await {
+        let answer = tokio::time::timeout(APPLY_TIMEOUT, link.apply(desired)).await;
+        tracing::debug!("apply to {node}: {:.2} ms", started.elapsed().as_secs_f64() * 1000.0);
+        match answer {
             Ok(Ok(observed)) => {
                 self.observed
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(node.clone(), Arc::new(observed));
+                    .insert(node.clone(), Report::new(observed));
                 SyncOutcome::Applied
             }
             Ok(Err(message)) => {
                 self.observed.write().unwrap_or_else(|p| p.into_inner()).remove(node);
-                SyncOutcome::Failed(message)
+                if link.is_connected() {
+                    SyncOutcome::Failed(message)
+                } else {
+                    // The connection dropped during the apply: the node is gone, not failing.
+                    self.detach_link(node, &link);
+                    SyncOutcome::NotConnected
+                }
             }
             Err(_) => SyncOutcome::Failed(format!("no answer within {} s", APPLY_TIMEOUT.as_secs())),
         }
@@ -116,10 +179,12 @@ pub fn desired_state(state: &State, node: &NameKey, generation: u64) -> DesiredS
                 volume_number: vd.volume_number,
                 pool: volume.storage_pool.clone(),
                 size_kib: vd.size_kib,
+                source: crate::ops::snapshots::source_spec(state, node, vd.volume_number, volume),
             });
         }
     }
-    DesiredState { node_name, generation, storage_pools, volumes }
+    let (snapshots, rollbacks) = crate::ops::snapshots::desired_snapshot_work(state, node);
+    DesiredState { node_name, generation, storage_pools, volumes, snapshots, rollbacks }
 }
 
 /// Nodes whose desired state a set of changed objects concerns.

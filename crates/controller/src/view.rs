@@ -4,6 +4,7 @@ use crate::model::{self, State};
 use crate::Controller;
 use linstor_api as api;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 fn non_empty(text: &Option<String>) -> Option<String> {
     text.clone().filter(|t| !t.is_empty())
@@ -11,15 +12,33 @@ fn non_empty(text: &Option<String>) -> Option<String> {
 
 impl Controller {
     pub fn node_view(&self, node: &model::Node) -> api::Node {
-        let online = self.is_online(&api::names::NameKey::new(&node.name));
+        let key = api::names::NameKey::new(&node.name);
+        let online = self.is_online(&key);
+        let status = if online { "ONLINE" } else { self.connections.status(&key) };
+        // What the satellite can serve, as it reported on its current connection.
+        let observed = self.satellites.observed(&key);
+        let reasons = |pairs: &[(String, String)]| {
+            let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (kind, why) in pairs {
+                map.entry(kind.clone()).or_default().push(why.clone());
+            }
+            map
+        };
         api::Node {
             name: node.name.clone(),
             node_type: node.node_type.clone(),
             flags: node.flags.clone(),
             props: node.props.clone(),
             net_interfaces: node.net_interfaces.iter().map(net_interface_view).collect(),
-            connection_status: Some(if online { "ONLINE" } else { "OFFLINE" }.to_string()),
+            connection_status: Some(status.to_string()),
             uuid: Some(node.uuid.clone()),
+            storage_providers: observed.as_ref().map(|o| o.providers.clone()).unwrap_or_default(),
+            resource_layers: observed.as_ref().map(|o| o.layers.clone()).unwrap_or_default(),
+            unsupported_providers: observed
+                .as_ref()
+                .map(|o| reasons(&o.unsupported_providers))
+                .unwrap_or_default(),
+            unsupported_layers: observed.as_ref().map(|o| reasons(&o.unsupported_layers)).unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -112,21 +131,24 @@ pub fn volume_group_view(vg: &model::VolumeGroup) -> api::VolumeGroup {
     }
 }
 
-fn uses_drbd(rd: &model::ResourceDefinition) -> bool {
-    rd.layer_stack.is_empty() || rd.layer_stack.iter().any(|l| l == "DRBD")
+/// The layers a resource definition is known to use: asked for on it, else those of its first
+/// replica (LINSTOR shows the layers in use), else none yet.
+pub fn known_layers(state: &State, rd: &model::ResourceDefinition) -> Vec<String> {
+    if !rd.layer_stack.is_empty() {
+        return rd.layer_stack.clone();
+    }
+    let key = api::names::NameKey::new(&rd.name);
+    let first = state.resources_of(&key).next().map(|r| r.layer_stack.clone());
+    first.unwrap_or_default()
 }
 
-/// A resource definition. Its layers are the ones asked for on it, else those of its first
-/// replica (LINSTOR shows the layers in use).
+/// A resource definition with its known layers.
 pub fn resource_definition_view(
     state: &State,
     rd: &model::ResourceDefinition,
     with_volumes: bool,
 ) -> api::ResourceDefinition {
-    let key = api::names::NameKey::new(&rd.name);
-    let replica_stack = state.resources_of(&key).next().map(|r| r.layer_stack.clone());
-    let stack =
-        if rd.layer_stack.is_empty() { replica_stack.unwrap_or_default() } else { rd.layer_stack.clone() };
+    let stack = known_layers(state, rd);
     let layer_data = stack
         .iter()
         .map(|layer| api::ResourceDefinitionLayer {
@@ -149,19 +171,18 @@ pub fn resource_definition_view(
         uuid: Some(rd.uuid.clone()),
         resource_group_name: Some(rd.resource_group.clone()),
         volume_definitions: if with_volumes {
-            rd.volume_definitions.iter().map(|vd| volume_definition_view(rd, vd)).collect()
+            rd.volume_definitions.iter().map(|vd| volume_definition_view(&stack, vd)).collect()
         } else {
             Vec::new()
         },
     }
 }
 
-pub fn volume_definition_view(
-    rd: &model::ResourceDefinition,
-    vd: &model::VolumeDefinition,
-) -> api::VolumeDefinition {
+/// A volume definition; its DRBD layer data (with the minor number) is shown unless the
+/// resource definition is known to use no DRBD.
+pub fn volume_definition_view(layers: &[String], vd: &model::VolumeDefinition) -> api::VolumeDefinition {
     let mut layer_data = Vec::new();
-    if uses_drbd(rd) {
+    if layers.is_empty() || layers.iter().any(|l| l == "DRBD") {
         layer_data.push(api::VolumeDefinitionLayer {
             layer_type: "DRBD".to_string(),
             data: Some(api::DrbdVolumeDefinition {
@@ -203,16 +224,28 @@ pub fn count(state: &State, what: &str) -> Option<i64> {
 impl Controller {
     /// A resource with its volumes, as the satellite last reported them.
     pub fn resource_view(&self, state: &State, resource: &model::Resource) -> api::ResourceWithVolumes {
-        let node = api::names::NameKey::new(&resource.node_name);
-        let observed = self.satellites.observed(&node);
+        let observed = self.satellites.observed_indexed(&api::names::NameKey::new(&resource.node_name));
         let rd = state.resource_definition(&resource.name);
+        self.resource_view_with(state, resource, rd, observed.as_ref())
+    }
+
+    /// [`Controller::resource_view`] with the resource definition and the node's report
+    /// already looked up (views of many resources look each up once).
+    pub fn resource_view_with(
+        &self,
+        state: &State,
+        resource: &model::Resource,
+        rd: Option<&model::ResourceDefinition>,
+        observed: Option<&(Arc<crate::link::Observed>, Arc<crate::satellites::VolumeIndex>)>,
+    ) -> api::ResourceWithVolumes {
+        let reported = observed.and_then(|(o, index)| {
+            index.get(&api::names::NameKey::new(&resource.name)).map(|found| (o, found))
+        });
         let mut volumes = Vec::new();
         let mut in_use = false;
         for volume in &resource.volumes {
-            let report = observed.as_ref().and_then(|o| {
-                o.volumes.iter().find(|v| {
-                    v.resource.eq_ignore_ascii_case(&resource.name) && v.volume_number == volume.volume_number
-                })
+            let report = reported.and_then(|(o, found)| {
+                found.iter().find(|(nr, _)| *nr == volume.volume_number).and_then(|&(_, i)| o.volumes.get(i))
             });
             in_use |= report.is_some_and(|r| r.in_use);
             let pool = state.storage_pool(&resource.node_name, &volume.storage_pool);
@@ -308,5 +341,54 @@ fn volume_view(
                 )]
             })
             .unwrap_or_default(),
+    }
+}
+
+/// A snapshot definition with its per-node snapshots. `props` is LINSTOR's compat merge of the
+/// resource definition's props (at snapshot time) and the snapshot definition's own.
+pub fn snapshot_view(def: &model::SnapshotDefinition) -> api::Snapshot {
+    let mut props = def.rd_props.clone();
+    props.extend(def.props.clone());
+    api::Snapshot {
+        name: def.name.clone(),
+        resource_name: Some(def.resource.clone()),
+        nodes: def.snapshots.iter().map(|s| s.node_name.clone()).collect(),
+        props,
+        snapshot_definition_props: def.props.clone(),
+        resource_definition_props: def.rd_props.clone(),
+        flags: def.flags.clone(),
+        volume_definitions: def
+            .volume_definitions
+            .iter()
+            .map(|vd| api::SnapshotVolumeDefinition {
+                volume_number: Some(vd.volume_number),
+                size_kib: Some(vd.size_kib),
+                snapshot_volume_definition_props: Default::default(),
+                volume_definition_props: vd.vd_props.clone(),
+            })
+            .collect(),
+        uuid: Some(def.uuid.clone()),
+        snapshots: def
+            .snapshots
+            .iter()
+            .map(|s| api::SnapshotNode {
+                snapshot_name: Some(def.name.clone()),
+                node_name: Some(s.node_name.clone()),
+                create_timestamp: Some(s.create_timestamp),
+                flags: s.flags.clone(),
+                uuid: Some(s.uuid.clone()),
+                snapshot_props: Default::default(),
+                resource_props: s.resource_props.clone(),
+                snapshot_volumes: s
+                    .volumes
+                    .iter()
+                    .map(|v| api::SnapshotVolumeNode {
+                        uuid: Some(v.uuid.clone()),
+                        vlm_nr: Some(v.volume_number),
+                        ..Default::default()
+                    })
+                    .collect(),
+            })
+            .collect(),
     }
 }

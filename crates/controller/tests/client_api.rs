@@ -102,13 +102,13 @@ async fn controller_version_and_properties() {
 async fn nodes_create_list_modify_delete() {
     let ctl = TestController::start("nodes").await;
     let c = &ctl.client;
-    let answer = c.node_create(&node("alpha", "10.0.0.1")).await.unwrap();
+    let answer = c.node_create(&node("alpha", "127.0.0.1")).await.unwrap();
     assert!(answer.iter().any(|rc| rc.ret_code == MASK_NODE | MASK_CRT | CREATED), "{answer:?}");
-    c.node_create(&node("beta", "10.0.0.2")).await.unwrap();
+    c.node_create(&node("beta", "127.0.0.2")).await.unwrap();
 
-    let err = c.node_create(&node("ALPHA", "10.0.0.3")).await.unwrap_err();
+    let err = c.node_create(&node("ALPHA", "127.0.0.3")).await.unwrap_err();
     assert!(err.is(FAIL_EXISTS_NODE), "names are case-insensitive: {err:?}");
-    let err = c.node_create(&node("-bad", "10.0.0.4")).await.unwrap_err();
+    let err = c.node_create(&node("-bad", "127.0.0.4")).await.unwrap_err();
     assert!(err.is(FAIL_INVLD_NODE_NAME), "{err:?}");
 
     let nodes = c.node_list(&ListOpts::new()).await.unwrap();
@@ -116,7 +116,7 @@ async fn nodes_create_list_modify_delete() {
     assert_eq!(names, ["alpha", "beta"]);
     let only = c.node_list(&ListOpts::new().node("beta")).await.unwrap();
     assert_eq!(only.len(), 1);
-    assert_eq!(only[0].net_interfaces[0].address, "10.0.0.2");
+    assert_eq!(only[0].net_interfaces[0].address, "127.0.0.2");
 
     let change = NodeModify { override_props: props(&[("Aux/site", "east")]), ..Default::default() };
     c.node_modify("alpha", &change).await.unwrap();
@@ -140,7 +140,7 @@ async fn nodes_create_list_modify_delete() {
 async fn storage_pools() {
     let ctl = TestController::start("pools").await;
     let c = &ctl.client;
-    c.node_create(&node("alpha", "10.0.0.1")).await.unwrap();
+    c.node_create(&node("alpha", "127.0.0.1")).await.unwrap();
     let pool = StoragePool {
         storage_pool_name: "pool1".to_string(),
         provider_kind: "FILE_THIN".to_string(),
@@ -372,7 +372,7 @@ async fn resources_views_and_size_queries() {
     use linstor_api::{Resource, ResourceCreate, ResourceMakeAvailable};
     let ctl = TestController::start("rscs").await;
     let c = &ctl.client;
-    for (name, address) in [("alpha", "10.0.0.1"), ("beta", "10.0.0.2")] {
+    for (name, address) in [("alpha", "127.0.0.1"), ("beta", "127.0.0.2")] {
         c.node_create(&node(name, address)).await.unwrap();
         let pool = StoragePool {
             storage_pool_name: "pool1".to_string(),

@@ -162,8 +162,8 @@ mod tests {
         let cases: &[(&str, Scheme, &str, u16)] = &[
             ("ctrl", Scheme::Http, "ctrl", 3370),
             ("ctrl:4000", Scheme::Http, "ctrl", 4000),
-            ("10.0.0.1", Scheme::Http, "10.0.0.1", 3370),
-            ("10.0.0.1:3370", Scheme::Http, "10.0.0.1", 3370),
+            ("127.0.0.1", Scheme::Http, "127.0.0.1", 3370),
+            ("127.0.0.1:3370", Scheme::Http, "127.0.0.1", 3370),
             ("http://ctrl", Scheme::Http, "ctrl", 3370),
             ("http://ctrl:8080/", Scheme::Http, "ctrl", 8080),
             ("https://ctrl", Scheme::Https, "ctrl", 3371),

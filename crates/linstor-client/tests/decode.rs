@@ -32,7 +32,7 @@ fn handler(request: &str) -> String {
         json_response(
             200,
             r#"[{"name": "n1", "type": "SATELLITE", "connection_status": "ONLINE",
-                 "net_interfaces": [{"name": "default", "address": "10.0.0.1", "satellite_port": 3366,
+                 "net_interfaces": [{"name": "default", "address": "127.0.0.1", "satellite_port": 3366,
                                      "satellite_encryption_type": "PLAIN", "is_active": true, "mtu": 9000}],
                  "unsupported_layers": {"QUANTUM": ["no kernel module"]},
                  "some_2030_field": "value"}]"#,
@@ -70,7 +70,7 @@ async fn unknown_fields_and_layer_types_decode() {
     assert_eq!(vlm.layer_data_list[0].data.as_ref().unwrap()["qubits"], 3);
 
     let nodes = client.node_list(&ListOpts::new()).await.unwrap();
-    assert_eq!(nodes[0].net_interfaces[0].address, "10.0.0.1");
+    assert_eq!(nodes[0].net_interfaces[0].address, "127.0.0.1");
     assert_eq!(nodes[0].unsupported_layers["QUANTUM"], ["no kernel module"]);
 
     let rds = client.resource_definition_list(&ListOpts::new()).await.unwrap();

@@ -90,6 +90,22 @@ pub enum ChangeKind {
     },
     StaleTempRemoved,
     StaleLinkRemoved,
+    /// A snapshot file was made from its volume.
+    SnapshotTaken,
+    /// A snapshot file that is no longer desired was removed.
+    SnapshotDeleted,
+    /// The volume's data was replaced by a snapshot's.
+    RolledBack {
+        snapshot: String,
+    },
+    /// A new volume was made by reflink from a snapshot or another volume.
+    MadeFrom {
+        source: String,
+    },
+    /// A new volume is being copied from its source in the background (no reflink).
+    CopyStarted {
+        source: String,
+    },
 }
 
 impl fmt::Display for Change {
@@ -109,6 +125,11 @@ impl fmt::Display for Change {
             ChangeKind::LoopDetached { device } => write!(f, "{s}: detached {device}"),
             ChangeKind::StaleTempRemoved => write!(f, "{s}: stale temporary file removed"),
             ChangeKind::StaleLinkRemoved => write!(f, "{s}: stale link removed"),
+            ChangeKind::SnapshotTaken => write!(f, "{s}: taken"),
+            ChangeKind::SnapshotDeleted => write!(f, "{s}: deleted"),
+            ChangeKind::RolledBack { snapshot } => write!(f, "{s}: rolled back to snapshot {snapshot}"),
+            ChangeKind::MadeFrom { source } => write!(f, "{s}: made from {source} by reflink"),
+            ChangeKind::CopyStarted { source } => write!(f, "{s}: copying from {source} in the background"),
         }
     }
 }

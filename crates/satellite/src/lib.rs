@@ -14,8 +14,11 @@
 //! - [`devlinks`]: the stable symlinks ([`devlinks::DevLinks`]).
 //! - [`usage`]: whether a device is mounted or held open ([`usage::Usage`]).
 //! - [`layers`]: which layers (STORAGE, DRBD) this node serves.
-//! - [`reconcile`]: the convergence rules, written next to the code that keeps them.
+//! - [`reconcile`]: the convergence rules, written next to the code that keeps them; the rules
+//!   of snapshots (`<rsc>_<vlmnr:05>_<snap>.img`), rollback, restore and clone are in its
+//!   `snapshots` module.
 //! - [`action`]: results that say whether anything changed.
+//! - [`server`]: the TCP server a remote controller talks to (`strand satellite`).
 
 pub mod action;
 pub mod devlinks;
@@ -23,6 +26,7 @@ pub mod layers;
 pub mod loopdev;
 pub mod provider;
 pub mod reconcile;
+pub mod server;
 mod sys;
 pub mod usage;
 

@@ -14,6 +14,8 @@
 //!   really let go of it: `LOOP_CLR_FD` on a device that someone else holds open only sets
 //!   autoclear and succeeds, so success of the ioctl alone proves nothing.
 //! - New devices are never marked autoclear: they must outlive the process.
+//! - Every device has a 512-byte logical block size, whatever the backing file ([`BLOCK_SIZE`]),
+//!   so a device looks the same on every attach.
 
 use crate::action::{DeleteAction, SetAction};
 use crate::sys::{self, FileId};
@@ -31,6 +33,13 @@ const LOOP_SET_DIRECT_IO: libc::Ioctl = 0x4C08;
 const LOOP_CONFIGURE: libc::Ioctl = 0x4C0A;
 const LOOP_CTL_GET_FREE: libc::Ioctl = 0x4C82;
 
+/// The logical block size of every volume device. Left to the kernel (0), it follows the
+/// direct-I/O alignment of the backing file, which changes once a file shares blocks with a
+/// snapshot or clone (XFS then answers its 4 KiB block size): a filesystem made on a 512-byte
+/// device would no longer mount after the next attach. Fixed at 512 (the kernel's default
+/// without direct I/O, and what LINSTOR's `losetup` gets), the device looks the same on
+/// every attach; direct I/O is then used only where the file allows 512-byte alignment.
+const BLOCK_SIZE: u32 = 512;
 const LO_FLAGS_AUTOCLEAR: u32 = 4;
 const LO_FLAGS_DIRECT_IO: u32 = 16;
 const LO_NAME_SIZE: usize = 64;
@@ -178,6 +187,8 @@ pub trait LoopDevices: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct KernelLoops {
     control: PathBuf,
+    /// Lists the block devices that have a size: for loop devices, exactly the bound ones.
+    partitions: PathBuf,
     sys_block: PathBuf,
     dev: PathBuf,
     detach_timeout: Duration,
@@ -187,6 +198,7 @@ impl Default for KernelLoops {
     fn default() -> Self {
         KernelLoops {
             control: PathBuf::from("/dev/loop-control"),
+            partitions: PathBuf::from("/proc/partitions"),
             sys_block: PathBuf::from("/sys/block"),
             dev: PathBuf::from("/dev"),
             detach_timeout: Duration::from_millis(500),
@@ -199,6 +211,33 @@ const ATTACH_ATTEMPTS: u32 = 32;
 impl KernelLoops {
     pub fn new() -> KernelLoops {
         KernelLoops::default()
+    }
+
+    /// Numbers of the loop devices that may be bound. A machine can have thousands of unbound
+    /// loop devices; `/proc/partitions` names only those with a size (a bound device always has
+    /// one here: volume files are never empty), so a scan costs what is bound, not what exists.
+    /// Where it cannot be read, every `/sys/block/loopN` is a candidate.
+    fn candidate_numbers(&self) -> Result<Vec<u32>, LoopError> {
+        let loop_number = |name: &str| name.strip_prefix("loop").and_then(|n| n.parse::<u32>().ok());
+        if let Ok(partitions) = fs::read_to_string(&self.partitions) {
+            return Ok(partitions
+                .lines()
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    let blocks: u64 = fields.get(2)?.parse().ok()?;
+                    (blocks > 0).then(|| loop_number(fields.get(3)?)).flatten()
+                })
+                .collect());
+        }
+        let entries = fs::read_dir(&self.sys_block).map_err(io_err("read", &self.sys_block))?;
+        let mut numbers = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_err("read", &self.sys_block))?;
+            if let Some(number) = entry.file_name().to_str().and_then(loop_number) {
+                numbers.push(number);
+            }
+        }
+        Ok(numbers)
     }
 
     fn sys_loop(&self, number: u32) -> PathBuf {
@@ -254,8 +293,12 @@ impl KernelLoops {
         use std::os::fd::AsRawFd;
         let fd = backing.as_raw_fd() as u32;
         for flags in [LO_FLAGS_DIRECT_IO, 0] {
-            let mut config =
-                LoopConfig { fd, block_size: 0, info: LoopInfo64::for_file(file, flags), reserved: [0; 8] };
+            let mut config = LoopConfig {
+                fd,
+                block_size: BLOCK_SIZE,
+                info: LoopInfo64::for_file(file, flags),
+                reserved: [0; 8],
+            };
             // SAFETY: LOOP_CONFIGURE reads a struct loop_config.
             match unsafe { sys::ioctl_ptr(dev, LOOP_CONFIGURE, &mut config) } {
                 Ok(_) => return Ok(true),
@@ -283,16 +326,8 @@ impl KernelLoops {
 
 impl LoopDevices for KernelLoops {
     fn scan(&self) -> Result<Vec<LoopDevice>, LoopError> {
-        let entries = fs::read_dir(&self.sys_block).map_err(io_err("read", &self.sys_block))?;
         let mut found = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(io_err("read", &self.sys_block))?;
-            let name = entry.file_name();
-            let Some(number) =
-                name.to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse().ok())
-            else {
-                continue;
-            };
+        for number in self.candidate_numbers()? {
             // A device can be detached between the reads; it is then simply not bound.
             match self.read_sys(number) {
                 Ok(Some(dev)) => found.push(dev),

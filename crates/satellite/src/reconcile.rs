@@ -17,7 +17,12 @@
 //!   Volumes that should go but cannot (in use) are reported with their error.
 //! - Stable links (`sweep_links`): a link whose target is not a loop device backed by
 //!   that volume's file is removed, so a link never leads to someone else's device.
+//! - Snapshots, rollbacks, restores and clones: the rules are in [`snapshots`]. The sweep
+//!   removes snapshot files (exact naming only) that are not desired and keeps desired ones,
+//!   so snapshots are found again after a restart and go with their snapshot.
 //! - `observe` runs the same code with every change switched off.
+
+mod snapshots;
 
 use crate::action::{Change, ChangeKind, DeleteAction};
 use crate::devlinks::DevLinks;
@@ -44,11 +49,19 @@ pub struct Host {
     pub usage: Box<dyn Usage>,
 }
 
-/// What the satellite remembers between runs (nothing that matters for correctness).
+/// What the satellite remembers between runs. Lost on a restart, which only repeats work:
+/// a background copy starts over, a rollback still in the desired state runs again.
 #[derive(Debug, Default)]
 pub(crate) struct Memory {
     /// Reflink probe result per pool directory, with the filesystem device it was made on.
     reflink: HashMap<PathBuf, (u64, bool)>,
+    /// Background copies (restore or clone where reflink is not possible), by the path of the
+    /// volume file they make.
+    copies: HashMap<PathBuf, snapshots::CopyJob>,
+
+    /// Results of one-shot operations by id (`None` = success), for as long as the desired
+    /// state names them.
+    ops: HashMap<String, Option<String>>,
 }
 
 /// The result of [`crate::Satellite::converge`]: the report, and what was changed.
@@ -79,6 +92,8 @@ struct Run<'a> {
     ids: HashMap<u32, Option<FileId>>,
     mounts: Mounts,
     changes: Vec<Change>,
+    /// Why a snapshot could not be taken in this run, by (resource, volume number, snapshot).
+    snapshot_errors: HashMap<(String, i32, String), String>,
 }
 
 fn key(name: &str) -> String {
@@ -136,9 +151,15 @@ pub(crate) fn run(
         ids: HashMap::new(),
         mounts: Mounts::read(),
         changes: Vec::new(),
+        snapshot_errors: HashMap::new(),
     };
     let pools = run.pools(desired, &providers, &mut observed.storage_pools);
     let leftovers = if apply { run.sweep(desired, &pools) } else { Vec::new() };
+    if apply {
+        // Snapshots first: they capture the data as it was when they were asked for.
+        run.take_snapshots(desired, &pools);
+        run.rollbacks(desired, &pools);
+    }
     let mut seen = HashSet::new();
     for spec in &desired.volumes {
         if !seen.insert((spec.resource.clone(), spec.volume_number)) {
@@ -157,6 +178,8 @@ pub(crate) fn run(
         run.sweep_links();
     }
     observed.volumes.extend(leftovers);
+    observed.snapshots = run.snapshot_reports(desired, &pools);
+    observed.ops = run.op_results(desired);
     for change in &run.changes {
         tracing::info!(node = node_name, "{change}");
     }
@@ -342,6 +365,17 @@ impl Run<'_> {
                 wanted.entry(dir.clone()).or_default().insert(volume_file_name(&v.resource, v.volume_number));
             }
         }
+        // Desired snapshot files are kept whichever way their name reads.
+        for s in &desired.snapshots {
+            if let Some(Pool { ctx: PoolCtx::File { dir, .. }, .. }) = pools.get(&key(&s.pool)) {
+                wanted.entry(dir.clone()).or_default().insert(naming::snapshot_file_name(
+                    &s.resource,
+                    s.volume_number,
+                    &s.snapshot,
+                ));
+            }
+        }
+        self.cancel_undesired_copies(&wanted);
         let empty = HashSet::new();
         for (dir, (provider, pool_name)) in dirs {
             let listing = match provider.list(&dir) {
@@ -353,6 +387,9 @@ impl Run<'_> {
             };
             let wanted = wanted.get(&dir).unwrap_or(&empty);
             for tmp in &listing.temps {
+                if self.copy_running_into(tmp) {
+                    continue;
+                }
                 if self.devices().iter().any(|d| &d.backing_file == tmp) {
                     tracing::warn!(path = %tmp.display(), "temporary volume file is attached; left alone");
                     continue;
@@ -375,6 +412,17 @@ impl Run<'_> {
                         error: Some(format!("not desired any more, but cannot be removed: {e}")),
                         ..Default::default()
                     });
+                }
+            }
+            for (rsc, nr, snap, path) in &listing.snapshots {
+                if path.file_name().and_then(OsStr::to_str).is_some_and(|n| wanted.contains(n)) {
+                    continue;
+                }
+                match std::fs::remove_file(path) {
+                    Ok(()) => self.change(format!("snapshot {rsc}/{nr}/{snap}"), ChangeKind::SnapshotDeleted),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot remove snapshot file")
+                    }
                 }
             }
             self.detach_orphans(&dir);
@@ -459,6 +507,9 @@ impl Run<'_> {
                 VolumeReport { disk_state: DISKLESS.to_string(), ..failed_volume(spec, why) }
             }
             PoolCtx::File { provider, dir } => {
+                if let Some(report) = self.volume_from_source(spec, provider, dir, pools) {
+                    return report;
+                }
                 let result = if self.apply { self.converge_volume(spec, provider, dir) } else { Ok(()) };
                 let mut report = self.observe_volume(spec, provider, dir);
                 if let Err(e) = result {
@@ -677,7 +728,7 @@ impl Run<'_> {
                 return;
             }
         };
-        let Ok(scan) = self.host.loops.scan() else { return };
+        let scan = self.devices();
         for link in links {
             let expected = volume_file_name(&link.resource, link.volume_number);
             let valid = scan.iter().any(|d| {

@@ -284,7 +284,7 @@ pub enum ResourceGroupCommand {
         #[arg(short = 'p', long)]
         partial: bool,
         /// Only create the definitions, do not place resources.
-        #[arg(short = 'd', long)]
+        #[arg(short = 'd', long = "definitions-only", alias = "definition-only")]
         definition_only: bool,
         /// User-specified name of the resource definition.
         #[arg(long)]

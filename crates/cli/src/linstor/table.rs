@@ -200,7 +200,7 @@ mod tests {
         table.add_row(vec![
             "alpha".into(),
             "SATELLITE".into(),
-            "10.0.0.1:3366 (PLAIN)".into(),
+            "127.0.0.1:3366 (PLAIN)".into(),
             "Online".into(),
         ]);
         table
@@ -209,11 +209,11 @@ mod tests {
     #[test]
     fn utf8_frame_matches_the_linstor_client() {
         let expected = "\
-╭────────────────────────────────────────────────────╮
-┊ Node  ┊ NodeType  ┊ Addresses             ┊ State  ┊
-╞════════════════════════════════════════════════════╡
-┊ alpha ┊ SATELLITE ┊ 10.0.0.1:3366 (PLAIN) ┊ Online ┊
-╰────────────────────────────────────────────────────╯
+╭─────────────────────────────────────────────────────╮
+┊ Node  ┊ NodeType  ┊ Addresses              ┊ State  ┊
+╞═════════════════════════════════════════════════════╡
+┊ alpha ┊ SATELLITE ┊ 127.0.0.1:3366 (PLAIN) ┊ Online ┊
+╰─────────────────────────────────────────────────────╯
 ";
         assert_eq!(sample().render(Style::Utf8), expected);
     }
@@ -221,11 +221,11 @@ mod tests {
     #[test]
     fn ascii_frame_uses_the_same_shape() {
         let expected = "\
-+----------------------------------------------------+
-| Node  | NodeType  | Addresses             | State  |
-|====================================================|
-| alpha | SATELLITE | 10.0.0.1:3366 (PLAIN) | Online |
-+----------------------------------------------------+
++-----------------------------------------------------+
+| Node  | NodeType  | Addresses              | State  |
+|=====================================================|
+| alpha | SATELLITE | 127.0.0.1:3366 (PLAIN) | Online |
++-----------------------------------------------------+
 ";
         assert_eq!(sample().render(Style::Ascii), expected);
     }
@@ -235,10 +235,10 @@ mod tests {
         let table = sample();
         let text = table.render(Style::Utf8);
         let top = text.lines().next().unwrap();
-        // Σ widths (5 + 9 + 21 + 6) + 3 · 4 − 1 = 52 dashes between the corners.
-        assert_eq!(top.chars().count(), 52 + 2);
+        // Σ widths (5 + 9 + 22 + 6) + 3 · 4 − 1 = 53 dashes between the corners.
+        assert_eq!(top.chars().count(), 53 + 2);
         for line in text.lines() {
-            assert_eq!(line.chars().count(), 54, "{line}");
+            assert_eq!(line.chars().count(), 55, "{line}");
         }
     }
 

@@ -621,7 +621,7 @@ mod tests {
             connection_status: Some("OFFLINE".into()),
             net_interfaces: vec![NetInterface {
                 name: "default".into(),
-                address: "10.0.0.1".into(),
+                address: "127.0.0.1".into(),
                 satellite_port: Some(3366),
                 satellite_encryption_type: Some("plain".into()),
                 is_active: Some(true),
@@ -630,7 +630,7 @@ mod tests {
             ..Default::default()
         };
         let text = nodes(&[node], &ShowProps::parse(&[])).render(Style::Ascii);
-        assert!(text.contains("| alpha | SATELLITE | 10.0.0.1:3366 (PLAIN) | OFFLINE |"), "{text}");
+        assert!(text.contains("| alpha | SATELLITE | 127.0.0.1:3366 (PLAIN) | OFFLINE |"), "{text}");
     }
 
     #[test]

@@ -30,13 +30,42 @@ pub struct State {
     pub key_value_stores: OrdMap<NameKey, KeyValueStore>,
     /// Keyed by (resource definition, node).
     pub resources: OrdMap<NodeScoped, Resource>,
+    /// Keyed by (resource definition, snapshot).
+    pub snapshot_definitions: OrdMap<(NameKey, NameKey), SnapshotDefinition>,
+    /// Volatile: satellite work that API calls are waiting for. Never stored, so it is empty
+    /// after a restart (a snapshot is then never re-taken, a rollback never re-run).
+    pub pending: Pending,
     /// Derived: resource definitions by their own props, for props-filtered lookups.
     pub rd_props: PropIndex,
     /// Derived: DRBD minor numbers in use by volume definitions.
     pub minors: OrdSet<i32>,
 }
 
+/// One-shot satellite work in flight (see [`State::pending`]).
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    /// Snapshots to take now, as (resource definition, snapshot, node).
+    pub takes: OrdSet<(NameKey, NameKey, NameKey)>,
+    /// Rollbacks by (resource definition, node).
+    pub rollbacks: OrdMap<(NameKey, NameKey), PendingRollback>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRollback {
+    /// Answered by the satellite under this id.
+    pub id: String,
+    pub snapshot: String,
+}
+
 impl State {
+    /// The snapshot definitions of one resource definition, in name order.
+    pub fn snapshots_of<'a>(&'a self, rd: &'a NameKey) -> impl Iterator<Item = &'a SnapshotDefinition> + 'a {
+        let from = (rd.clone(), NameKey::new(""));
+        self.snapshot_definitions.range(from..).take_while(move |((r, _), _)| r == rd).map(|(_, s)| s)
+    }
+    pub fn snapshot_definition(&self, rd: &str, snapshot: &str) -> Option<&SnapshotDefinition> {
+        self.snapshot_definitions.get(&(NameKey::new(rd), NameKey::new(snapshot)))
+    }
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.get(&NameKey::new(name))
     }

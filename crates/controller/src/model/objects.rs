@@ -252,4 +252,90 @@ pub struct ResourceVolume {
     pub uuid: String,
     #[serde(default)]
     pub props: Props,
+    /// Where a volume that is being restored or cloned gets its data; cleared once the
+    /// satellite has made it, so that a lost volume is never silently made again from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<VolumeSource>,
+}
+
+/// The data a new volume starts with (same node, same volume number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum VolumeSource {
+    /// A snapshot of another (or the same) resource definition.
+    Snapshot { resource: String, snapshot: String },
+    /// The live volume of another resource definition (clone).
+    Volume { resource: String },
+}
+
+/// A snapshot definition: one named snapshot of every volume of a resource definition, on the
+/// nodes that hold it. Stored as one object with its per-node snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotDefinition {
+    /// The resource definition (display name).
+    pub resource: String,
+    pub name: String,
+    pub uuid: String,
+    #[serde(default)]
+    pub props: Props,
+    /// `SUCCESSFUL` once every node took it.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// The resource definition's props when the snapshot was taken.
+    #[serde(default)]
+    pub rd_props: Props,
+    #[serde(default)]
+    pub volume_definitions: Vec<SnapshotVolumeDefinition>,
+    #[serde(default)]
+    pub snapshots: Vec<NodeSnapshot>,
+}
+
+impl SnapshotDefinition {
+    pub fn is_successful(&self) -> bool {
+        self.flags.iter().any(|f| f == SNAPSHOT_SUCCESSFUL)
+    }
+    pub fn on_node(&self, node: &str) -> Option<&NodeSnapshot> {
+        self.snapshots.iter().find(|s| s.node_name.eq_ignore_ascii_case(node))
+    }
+    pub fn volume_definition(&self, number: i32) -> Option<&SnapshotVolumeDefinition> {
+        self.volume_definitions.iter().find(|vd| vd.volume_number == number)
+    }
+}
+
+/// The flag of a snapshot definition that every node took.
+pub const SNAPSHOT_SUCCESSFUL: &str = "SUCCESSFUL";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotVolumeDefinition {
+    pub volume_number: i32,
+    pub size_kib: i64,
+    /// The volume definition's props when the snapshot was taken.
+    #[serde(default)]
+    pub vd_props: Props,
+}
+
+/// The snapshot on one node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeSnapshot {
+    pub node_name: String,
+    pub uuid: String,
+    /// Milliseconds since the epoch.
+    pub create_timestamp: i64,
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// The resource's props and layers when the snapshot was taken.
+    #[serde(default)]
+    pub resource_props: Props,
+    #[serde(default)]
+    pub layer_stack: Vec<String>,
+    #[serde(default)]
+    pub volumes: Vec<SnapshotVolume>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotVolume {
+    pub volume_number: i32,
+    /// The pool the snapshot's data lives in (the volume's pool).
+    pub storage_pool: String,
+    pub uuid: String,
 }

@@ -77,37 +77,28 @@ impl PropIndex {
     }
 
     /// The owners that may match `filters`, in name order, or `None` when no filter narrows
-    /// the search (the caller then scans). Every candidate must still be checked against all
-    /// filters.
+    /// the search (the caller then scans). Only the narrowest filter's owners are gathered;
+    /// every candidate must still be checked against all filters.
     pub fn candidates(&self, filters: &[PropFilter]) -> Option<Vec<NameKey>> {
-        let mut best: Option<Vec<NameKey>> = None;
-        for filter in filters {
-            let found: Vec<NameKey> = match filter {
-                PropFilter::Equals(key, value) => self
-                    .by_key
-                    .get(key)
-                    .and_then(|values| values.get(value))
-                    .map(|owners| owners.iter().cloned().collect())
-                    .unwrap_or_default(),
-                PropFilter::Has(key) => {
-                    let Some(values) = self.by_key.get(key) else {
-                        return Some(Vec::new());
-                    };
-                    if values.len() > 1 {
-                        let mut all: Vec<NameKey> =
-                            values.values().flat_map(|owners| owners.iter().cloned()).collect();
-                        all.sort();
-                        all
-                    } else {
-                        values.values().flat_map(|owners| owners.iter().cloned()).collect()
-                    }
+        let sets = |filter: &PropFilter| -> Vec<&OrdSet<NameKey>> {
+            match filter {
+                PropFilter::Equals(key, value) => {
+                    self.by_key.get(key).and_then(|values| values.get(value)).into_iter().collect()
                 }
-            };
-            if best.as_ref().is_none_or(|current| found.len() < current.len()) {
-                best = Some(found);
+                PropFilter::Has(key) => {
+                    self.by_key.get(key).map(|values| values.values().collect()).unwrap_or_default()
+                }
             }
-        }
-        best
+        };
+        let narrowest = filters
+            .iter()
+            .map(sets)
+            .min_by_key(|sets| sets.iter().map(|owners| owners.len()).sum::<usize>())?;
+        let mut owners: Vec<NameKey> =
+            narrowest.into_iter().flat_map(|owners| owners.iter().cloned()).collect();
+        owners.sort();
+        owners.dedup();
+        Some(owners)
     }
 }
 

@@ -17,6 +17,8 @@ pub enum ObjRef {
     KeyValueStore(NameKey),
     /// (resource definition, node)
     Resource(NameKey, NameKey),
+    /// (resource definition, snapshot)
+    SnapshotDefinition(NameKey, NameKey),
 }
 
 impl ObjRef {
@@ -31,6 +33,7 @@ impl ObjRef {
             ObjRef::ResourceDefinition(r) => ("resource_definition", r.to_string()),
             ObjRef::KeyValueStore(k) => ("key_value_store", k.to_string()),
             ObjRef::Resource(r, n) => ("resource", format!("{r}/{n}")),
+            ObjRef::SnapshotDefinition(r, s) => ("snapshot_definition", format!("{r}/{s}")),
         }
     }
 
@@ -45,6 +48,9 @@ impl ObjRef {
             ObjRef::ResourceDefinition(r) => to_json(state.resource_definitions.get(r)),
             ObjRef::KeyValueStore(k) => to_json(state.key_value_stores.get(k)),
             ObjRef::Resource(r, n) => to_json(state.resources.get(&(r.clone(), n.clone()))),
+            ObjRef::SnapshotDefinition(r, s) => {
+                to_json(state.snapshot_definitions.get(&(r.clone(), s.clone())))
+            }
         }
     }
 }
@@ -171,6 +177,54 @@ impl Txn {
         self.state.resources.remove(&(rd.clone(), node.clone()))
     }
 
+    /// Adds or replaces a snapshot definition; the nodes it was and is on hear about it.
+    pub fn put_snapshot_definition(&mut self, snapshot: SnapshotDefinition) {
+        let key = (NameKey::new(&snapshot.resource), NameKey::new(&snapshot.name));
+        self.dirty.insert(ObjRef::SnapshotDefinition(key.0.clone(), key.1.clone()));
+        self.touched_nodes.extend(snapshot.snapshots.iter().map(|s| NameKey::new(&s.node_name)));
+        if let Some(old) = self.state.snapshot_definitions.insert(key, snapshot) {
+            self.touched_nodes.extend(old.snapshots.iter().map(|s| NameKey::new(&s.node_name)));
+        }
+    }
+
+    pub fn remove_snapshot_definition(
+        &mut self,
+        rd: &NameKey,
+        snapshot: &NameKey,
+    ) -> Option<SnapshotDefinition> {
+        self.dirty.insert(ObjRef::SnapshotDefinition(rd.clone(), snapshot.clone()));
+        let old = self.state.snapshot_definitions.remove(&(rd.clone(), snapshot.clone()));
+        if let Some(old) = &old {
+            self.touched_nodes.extend(old.snapshots.iter().map(|s| NameKey::new(&s.node_name)));
+        }
+        old
+    }
+
+    /// Asks `node` to take snapshot `snapshot` of `rd` now (volatile, never stored).
+    pub fn set_take(&mut self, rd: &NameKey, snapshot: &NameKey, node: &NameKey, take: bool) {
+        let key = (rd.clone(), snapshot.clone(), node.clone());
+        if take {
+            self.state.pending.takes.insert(key);
+        } else {
+            self.state.pending.takes.remove(&key);
+        }
+        self.touched_nodes.insert(node.clone());
+    }
+
+    /// Asks `node` to roll the volumes of `rd` back (volatile, never stored); `None` forgets it.
+    pub fn set_rollback(&mut self, rd: &NameKey, node: &NameKey, rollback: Option<PendingRollback>) {
+        let key = (rd.clone(), node.clone());
+        match rollback {
+            Some(r) => {
+                self.state.pending.rollbacks.insert(key, r);
+            }
+            None => {
+                self.state.pending.rollbacks.remove(&key);
+            }
+        }
+        self.touched_nodes.insert(node.clone());
+    }
+
     pub fn put_key_value_store(&mut self, kvs: KeyValueStore) {
         let key = NameKey::new(&kvs.name);
         self.dirty.insert(ObjRef::KeyValueStore(key.clone()));
@@ -217,6 +271,7 @@ pub fn state_from_rows(rows: impl IntoIterator<Item = (String, String, String)>)
             "resource_definition" => txn.put_resource_definition(parse(&kind, &key, &body)?),
             "key_value_store" => txn.put_key_value_store(parse(&kind, &key, &body)?),
             "resource" => txn.put_resource(parse(&kind, &key, &body)?),
+            "snapshot_definition" => txn.put_snapshot_definition(parse(&kind, &key, &body)?),
             _ => return Err(format!("the store holds an object of unknown kind '{kind}'")),
         }
     }

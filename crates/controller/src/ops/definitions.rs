@@ -337,6 +337,22 @@ impl Controller {
                     RD_DEL.rc(WARN_NOT_FOUND, format!("Resource definition '{name}' not found."))
                 ]);
             };
+            if txn.state().snapshots_of(&key).next().is_some() {
+                return Err(RD_DEL
+                    .rc(
+                        FAIL_EXISTS_SNAPSHOT_DFN,
+                        format!("Cannot delete resource definition '{}' because it has snapshots.", rd.name),
+                    )
+                    .with_correction("Delete its snapshots first."));
+            }
+            if let Some(clone) = super::snapshots::clones_from(txn.state(), &rd.name) {
+                return Err(RD_DEL
+                    .rc(
+                        FAIL_IN_USE,
+                        format!("Resource definition '{}' is being cloned into '{clone}'.", rd.name),
+                    )
+                    .with_correction("Wait until the clone is complete, or delete the clone first."));
+            }
             let resources: Vec<crate::model::Resource> = txn.state().resources_of(&key).cloned().collect();
             for resource in &resources {
                 self.refuse_if_in_use(RD_DEL, resource)?;

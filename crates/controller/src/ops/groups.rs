@@ -114,6 +114,27 @@ pub fn checked_filter(call: Call, filter: &AutoSelectFilter) -> Result<AutoSelec
     Ok(filter)
 }
 
+/// Empties the named list fields of a filter.
+fn clear_lists(filter: &mut AutoSelectFilter, cleared: &[String]) {
+    for field in cleared {
+        match field.as_str() {
+            "node_name_list" => filter.node_name_list.clear(),
+            "storage_pool_list" => {
+                filter.storage_pool_list.clear();
+                filter.storage_pool = None;
+            }
+            "storage_pool_diskless_list" => filter.storage_pool_diskless_list.clear(),
+            "not_place_with_rsc" => filter.not_place_with_rsc.clear(),
+            "replicas_on_same" => filter.replicas_on_same.clear(),
+            "replicas_on_different" => filter.replicas_on_different.clear(),
+            "x_replicas_on_different_map" => filter.x_replicas_on_different_map.clear(),
+            "layer_stack" => filter.layer_stack.clear(),
+            "provider_list" => filter.provider_list.clear(),
+            _ => {}
+        }
+    }
+}
+
 fn checked_peer_slots(call: Call, peer_slots: Option<i32>) -> Result<Option<i32>, ApiCallRc> {
     match peer_slots {
         Some(slots) if !(1..=MAX_PEER_SLOTS).contains(&slots) => Err(call
@@ -180,14 +201,24 @@ impl Controller {
         })
     }
 
-    pub fn modify_resource_group(&self, name: &str, input: ResourceGroupModify) -> ApiCallRcList {
+    /// Modifies a resource group. `cleared` names the list fields of the select filter the
+    /// request gave as empty lists, which LINSTOR clears (`storage_pool_list` clears
+    /// `storage_pool` too).
+    pub fn modify_resource_group(
+        &self,
+        name: &str,
+        input: ResourceGroupModify,
+        cleared: &[String],
+    ) -> ApiCallRcList {
         self.write_answer(|txn| {
             let mut group = existing_group(txn, RG_MOD, name)?;
             if let Some(description) = input.description {
                 group.description = Some(description).filter(|d| !d.is_empty());
             }
             if let Some(filter) = &input.select_filter {
-                group.select_filter = checked_filter(RG_MOD, &group.select_filter.merged_with(filter))?;
+                let mut merged = group.select_filter.merged_with(filter);
+                clear_lists(&mut merged, cleared);
+                group.select_filter = checked_filter(RG_MOD, &merged)?;
             }
             if input.peer_slots.is_some() {
                 group.peer_slots = checked_peer_slots(RG_MOD, input.peer_slots)?;

@@ -1,6 +1,7 @@
 //! The API operations: each validates its input, changes the state in one transaction and
 //! answers with LINSTOR's ret codes. The REST layer is a thin translation onto these.
 
+pub mod clone;
 pub mod controller;
 pub mod definitions;
 pub mod groups;
@@ -10,6 +11,7 @@ pub mod props;
 pub mod resources;
 pub mod seed;
 pub mod sizes;
+pub mod snapshots;
 pub mod storage;
 
 use linstor_api::consts::*;

@@ -19,6 +19,9 @@ const NETIF_CRT: Call = Call::new(MASK_NET_IF, MASK_CRT);
 const NETIF_MOD: Call = Call::new(MASK_NET_IF, MASK_MOD);
 const NETIF_DEL: Call = Call::new(MASK_NET_IF, MASK_DEL);
 
+/// How long `reconnect` waits for the node to be online again before answering.
+const RECONNECT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The node types a client may create.
 pub const NODE_TYPES: [&str; 4] = ["CONTROLLER", "SATELLITE", "COMBINED", "AUXILIARY"];
 
@@ -111,7 +114,7 @@ fn existing_node(txn: &Txn, call: Call, name: &str) -> Result<Node, ApiCallRc> {
 
 impl Controller {
     pub fn create_node(&self, input: linstor_api::Node) -> ApiCallRcList {
-        self.write_answer(|txn| {
+        let answer = self.write_answer(|txn| {
             valid_name(NODE_CRT, NameKind::Node, &input.name)?;
             let node_type =
                 node_type(NODE_CRT, Some(&input.node_type).filter(|t| !t.is_empty()).map(String::as_str))?;
@@ -155,7 +158,10 @@ impl Controller {
             txn.put_storage_pool(diskless_pool(&node.name));
             txn.put_node(node);
             Ok(answer)
-        })
+        });
+        // Connect to the new node's satellite now rather than at the next scan.
+        self.connections.poke();
+        answer
     }
 
     pub fn modify_node(&self, name: &str, input: NodeModify) -> ApiCallRcList {
@@ -187,6 +193,24 @@ impl Controller {
             let Some(node) = txn.state().nodes.get(&key).cloned() else {
                 return Ok(vec![NODE_DEL.rc(WARN_NOT_FOUND, format!("Node '{name}' not found."))]);
             };
+            let held: Vec<String> = txn.state().resources_on(&key).map(|r| r.name.clone()).collect();
+            if !held.is_empty() {
+                return Err(NODE_DEL
+                    .rc(FAIL_NODE_HAS_USED_RSC, format!("Node '{}' still holds resources.", node.name))
+                    .with_cause(format!(
+                        "Resources on the node: {}{}",
+                        held.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
+                        if held.len() > 10 {
+                            format!(" and {} more", held.len() - 10)
+                        } else {
+                            String::new()
+                        }
+                    ))
+                    .with_correction(
+                        "Delete the resources on the node first. For a node that will not come back, \
+                         use 'node lost' (DELETE /v1/nodes/{node}/lost).",
+                    ));
+            }
             let pools: Vec<NameKey> =
                 txn.state().storage_pools_of(&key).map(|p| NameKey::new(&p.name)).collect();
             for pool in pools {
@@ -198,6 +222,133 @@ impl Controller {
                 .with_details(format!("Node '{}' UUID was: {}", node.name, node.uuid))
                 .with_obj_ref("Node", &node.name)])
         })
+    }
+
+    /// `DELETE /v1/nodes/{node}/lost`: forgets a node that will not come back, with its
+    /// resources and storage pools, without talking to it. Refused while it is connected.
+    pub fn lost_node(&self, name: &str) -> ApiCallRcList {
+        let key = NameKey::new(name);
+        let answer = self.write_answer(|txn| {
+            let Some(node) = txn.state().nodes.get(&key).cloned() else {
+                return Ok(vec![NODE_DEL
+                    .rc(WARN_NOT_FOUND, format!("Deletion of node '{name}' had no effect."))
+                    .with_cause(format!("Node '{name}' does not exist."))]);
+            };
+            if self.satellites.is_connected(&key) {
+                return Err(NODE_DEL
+                    .rc(FAIL_EXISTS_NODE_CONN, format!("Node '{}' is still connected.", node.name))
+                    .with_correction(
+                        "Use 'node delete' (DELETE /v1/nodes/{node}) for a node that is online.",
+                    ));
+            }
+            let resources: Vec<(NameKey, String)> =
+                txn.state().resources_on(&key).map(|r| (NameKey::new(&r.name), r.name.clone())).collect();
+            for (rd, _) in &resources {
+                txn.remove_resource(rd, &key);
+            }
+            // Its snapshots go too; a snapshot definition left on no node goes with them.
+            let snapshots: Vec<crate::model::SnapshotDefinition> = txn
+                .state()
+                .snapshot_definitions
+                .values()
+                .filter(|sd| sd.on_node(&node.name).is_some())
+                .cloned()
+                .collect();
+            for mut sd in snapshots {
+                let sd_key = (NameKey::new(&sd.resource), NameKey::new(&sd.name));
+                txn.set_take(&sd_key.0, &sd_key.1, &key, false);
+                sd.snapshots.retain(|s| !s.node_name.eq_ignore_ascii_case(&node.name));
+                if sd.snapshots.is_empty() {
+                    txn.remove_snapshot_definition(&sd_key.0, &sd_key.1);
+                } else {
+                    txn.put_snapshot_definition(sd);
+                }
+            }
+            let rollbacks: Vec<NameKey> = txn
+                .state()
+                .pending
+                .rollbacks
+                .keys()
+                .filter(|(_, n)| *n == key)
+                .map(|(rd, _)| rd.clone())
+                .collect();
+            for rd in rollbacks {
+                txn.set_rollback(&rd, &key, None);
+            }
+            let pools: Vec<NameKey> =
+                txn.state().storage_pools_of(&key).map(|p| NameKey::new(&p.name)).collect();
+            for pool in pools {
+                txn.remove_storage_pool(&key, &pool);
+            }
+            txn.remove_node(&key);
+            let mut answer = vec![NODE_DEL
+                .deleted(format!("Node '{}' deleted.", node.name))
+                .with_details(format!("Node '{}' UUID was: {}", node.name, node.uuid))
+                .with_obj_ref("Node", &node.name)];
+            if !resources.is_empty() {
+                let names: Vec<&str> = resources.iter().map(|(_, name)| name.as_str()).collect();
+                answer.push(NODE_DEL.rc(
+                    INFO_NOOP,
+                    format!(
+                        "Forgot the resources of node '{}': {}. Their replicas on other nodes stay.",
+                        node.name,
+                        names.join(", ")
+                    ),
+                ));
+            }
+            Ok(answer)
+        });
+        self.connections.poke();
+        answer
+    }
+
+    /// `PUT /v1/nodes/{node}/reconnect`: drops the node's connection and connects again; the
+    /// satellite gets the full desired state. Waits a few seconds for it to come back.
+    pub async fn reconnect_node(&self, name: &str) -> ApiCallRcList {
+        let key = NameKey::new(name);
+        let Some(node) = self.state().nodes.get(&key).cloned() else {
+            return vec![node_not_found(NODE_MOD, name)];
+        };
+        let mut answer =
+            vec![NODE_MOD.rc(MASK_SUCCESS, format!("Node '{}' will be reconnected.", node.name))];
+        if !self.connections.reconnect(&key) {
+            if self.satellites.has_link(&key) {
+                // An in-process satellite has no connection to drop: bring it up to date instead.
+                answer.extend(self.sync_nodes(&[key].into()).await);
+            } else {
+                answer.push(
+                    ApiCallRc::new(
+                        WARN_NOT_CONNECTED | MASK_NODE,
+                        format!("No active connection to satellite '{}'.", node.name),
+                    )
+                    .with_details(format!(
+                        "Node '{}' of type {} has no satellite connection: only SATELLITE and COMBINED \
+                         nodes with an active net interface and a satellite port are connected.",
+                        node.name, node.node_type
+                    )),
+                );
+            }
+            return answer;
+        }
+        let deadline = tokio::time::Instant::now() + RECONNECT_WAIT;
+        // Give the old connection a moment to go before looking for the new one.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        while !self.is_online(&key) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        if !self.is_online(&key) {
+            answer.push(
+                ApiCallRc::new(
+                    WARN_NOT_CONNECTED | MASK_NODE,
+                    format!("No active connection to satellite '{}'.", node.name),
+                )
+                .with_details(format!(
+                    "The controller keeps trying; the node's connection status is {}.",
+                    self.connections.status(&key)
+                )),
+            );
+        }
+        answer
     }
 
     pub fn create_net_interface(&self, node_name: &str, input: linstor_api::NetInterface) -> ApiCallRcList {

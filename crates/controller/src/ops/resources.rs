@@ -156,6 +156,7 @@ fn add_diskful(
                 storage_pool: resolve_pool(&state, rd, &vd.props, &props, node)?,
                 uuid: new_uuid(),
                 props: Props::new(),
+                source: None,
             })
         })
         .collect::<Result<Vec<_>, ApiCallRc>>()?;
@@ -179,6 +180,40 @@ fn add_diskful(
         volumes,
     });
     Ok(answer)
+}
+
+/// Adds a diskless (DRBD client) replica of `rd` on `node` to `txn`, for
+/// `diskless_on_remaining` on nodes that have DRBD.
+fn add_drbd_client(
+    txn: &mut Txn,
+    rd: &crate::model::ResourceDefinition,
+    node_name: &str,
+    diskless_pool: &str,
+) -> ApiCallRc {
+    txn.put_resource(Resource {
+        name: rd.name.clone(),
+        node_name: node_name.to_string(),
+        uuid: new_uuid(),
+        props: [(KEY_STOR_POOL_NAME.to_string(), diskless_pool.to_string())].into(),
+        flags: vec!["DRBD_DISKLESS".to_string(), "DISKLESS".to_string()],
+        layer_stack: vec!["DRBD".to_string(), "STORAGE".to_string()],
+        create_timestamp: now_ms(),
+        volumes: rd
+            .volume_definitions
+            .iter()
+            .map(|vd| ResourceVolume {
+                volume_number: vd.volume_number,
+                storage_pool: diskless_pool.to_string(),
+                uuid: new_uuid(),
+                props: Props::new(),
+                source: None,
+            })
+            .collect(),
+    });
+    RSC_CRT
+        .created(format!("New diskless resource '{}' on node '{node_name}' registered.", rd.name))
+        .with_obj_ref("RscDfn", &rd.name)
+        .with_obj_ref("Node", node_name)
 }
 
 /// Space a new volume may take in a pool, from the satellite's last report: free space for thick
@@ -214,9 +249,15 @@ fn available_kib(
             )
         })
         .sum();
-    let by_free = (report.free_capacity_kib as f64 * ratio) as i64;
-    let by_total = (report.total_capacity_kib as f64 * ratio) as i64 - promised;
-    Some(by_free.min(by_total).max(0))
+    Some(thin_available_kib(report.free_capacity_kib, report.total_capacity_kib, ratio, promised))
+}
+
+/// What a thin pool may still promise: at most `ratio` times its free space, and at most
+/// `ratio` times its capacity minus what its volumes already promise.
+fn thin_available_kib(free_kib: i64, total_kib: i64, ratio: f64, promised_kib: i64) -> i64 {
+    let by_free = (free_kib as f64 * ratio) as i64;
+    let by_total = (total_kib as f64 * ratio) as i64 - promised_kib;
+    by_free.min(by_total).max(0)
 }
 
 /// Every storage pool of the cluster as a placement candidate.
@@ -294,9 +335,33 @@ impl Controller {
             )
         })?;
         let mut answer = Vec::new();
-        for candidate in chosen {
+        for candidate in &chosen {
             let props: Props = [(KEY_STOR_POOL_NAME.to_string(), candidate.pool.clone())].into();
             answer.extend(add_diskful(self, txn, rd_key, &candidate.node, props, &layer_stack)?);
+        }
+        if filter.diskless_on_remaining == Some(true) {
+            let (with_drbd, without_drbd) = placement::diskless_on_remaining(&candidates, &request, &chosen);
+            for candidate in with_drbd {
+                answer.push(add_drbd_client(txn, rd, &candidate.node_name, &candidate.pool));
+            }
+            if !without_drbd.is_empty() {
+                let names: Vec<&str> = without_drbd.iter().map(|c| c.node_name.as_str()).collect();
+                answer.push(
+                    RSC_CRT
+                        .rc(
+                            INFO_NOOP,
+                            format!(
+                                "diskless_on_remaining: no diskless replica of '{}' on {}.",
+                                rd.name,
+                                names.join(", ")
+                            ),
+                        )
+                        .with_cause(
+                            "A diskless replica reads and writes over the network through DRBD, and these \
+                             nodes have no DRBD; they can use the volume only with a replica of their own.",
+                        ),
+                );
+            }
         }
         Ok(answer)
     }
@@ -315,7 +380,9 @@ impl Controller {
         let failures = self.volume_failures(rd, created);
         if failures.is_empty() {
             let state = self.state();
-            for node in created {
+            // A node that is not connected got a WARN_NOT_CONNECTED instead: its replica is
+            // made when it connects.
+            for node in created.iter().filter(|node| self.is_online(node)) {
                 let node_name = state.nodes.get(node).map_or(node.as_str(), |n| n.name.as_str());
                 answer.push(RSC_CRT.created(format!("Resource '{rd}' on '{node_name}' ready.")));
             }
@@ -415,8 +482,11 @@ impl Controller {
                 .resource_group(&rd.resource_group)
                 .map(|g| g.select_filter.clone())
                 .unwrap_or_default();
-            let filter =
+            let mut filter =
                 super::groups::checked_filter(RSC_CRT, &group_filter.merged_with(&request.select_filter))?;
+            if request.diskless_on_remaining.is_some() {
+                filter.diskless_on_remaining = request.diskless_on_remaining;
+            }
             self.autoplace_in(txn, &rd_key, &filter, &request.layer_list)
         });
         let (mut answer, touched) = match result {
@@ -475,6 +545,23 @@ impl Controller {
                     .rc(WARN_NOT_FOUND, format!("Resource '{rd_name}' on node '{node_name}' not found."))]);
             };
             self.refuse_if_in_use(RSC_DEL, &resource)?;
+            let cloning_here = txn.state().resources_on(&node).find(|r| {
+                r.volumes.iter().any(|v| {
+                    matches!(&v.source, Some(crate::model::VolumeSource::Volume { resource: src })
+                        if src.eq_ignore_ascii_case(&resource.name))
+                })
+            });
+            if let Some(clone) = cloning_here {
+                return Err(RSC_DEL
+                    .rc(
+                        FAIL_IN_USE,
+                        format!(
+                            "Resource '{}' on node '{}' is being cloned into '{}'.",
+                            resource.name, resource.node_name, clone.name
+                        ),
+                    )
+                    .with_correction("Wait until the clone is complete."));
+            }
             txn.remove_resource(&rd, &node);
             Ok(vec![RSC_DEL
                 .deleted(format!("Resource '{}' on node '{}' deleted.", resource.name, resource.node_name))
@@ -566,4 +653,29 @@ fn diskless_needs_drbd(ctl: &Controller, state: &State, rd: &str, node: &NameKey
         });
     rc.details = Some("Load DRBD 9 on the node to use volumes whose data lives elsewhere.".into());
     rc
+}
+
+#[cfg(test)]
+mod thin_tests {
+    use super::thin_available_kib;
+
+    #[test]
+    fn thin_pools_are_oversubscribed_up_to_the_ratio() {
+        // (free, total, ratio, promised) -> available
+        let cases = [
+            ((100, 100, 20.0, 0), 2000),   // empty pool: ratio x capacity
+            ((100, 100, 20.0, 1500), 500), // promises count against capacity x ratio
+            ((10, 100, 20.0, 0), 200),     // little real space left limits too
+            ((100, 100, 20.0, 2500), 0),   // over-promised: nothing, never negative
+            ((100, 100, 1.0, 0), 100),     // ratio 1: no oversubscription
+            ((100, 100, 2.5, 50), 200),    // fractional ratios
+        ];
+        for ((free, total, ratio, promised), want) in cases {
+            assert_eq!(
+                thin_available_kib(free, total, ratio, promised),
+                want,
+                "{free} {total} {ratio} {promised}"
+            );
+        }
+    }
 }

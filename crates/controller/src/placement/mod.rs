@@ -94,17 +94,62 @@ pub fn place<'c>(
     }
     let mut reasons: Vec<String> = rejected.iter().map(|(name, count)| format!("{count} {name}")).collect();
     let usable_nodes: BTreeSet<&NameKey> = usable.iter().map(|c| &c.node).collect();
-    reasons.push(format!(
-        "{} usable pool(s) on {} node(s), {} of them selectable together under the spread rules",
-        usable.len(),
-        usable_nodes.len(),
-        chosen.len()
-    ));
+    let rules = spread_rules(request.filter);
+    if rules.is_empty() {
+        reasons.push(format!("{} usable pool(s) on {} node(s)", usable.len(), usable_nodes.len()));
+    } else {
+        reasons.push(format!(
+            "{} usable pool(s) on {} node(s), {} of them selectable together under {}",
+            usable.len(),
+            usable_nodes.len(),
+            chosen.len(),
+            rules.join(", ")
+        ));
+    }
     Err(PlacementError {
         wanted,
         possible: chosen.len(),
         cause: format!("Of {} candidate storage pool(s): {}.", candidates.len(), reasons.join("; ")),
     })
+}
+
+/// The spread rules of a filter, as written in it (for messages).
+fn spread_rules(filter: &AutoSelectFilter) -> Vec<String> {
+    let mut rules = Vec::new();
+    if !filter.replicas_on_same.is_empty() {
+        rules.push(format!("replicas_on_same [{}]", filter.replicas_on_same.join(", ")));
+    }
+    if !filter.replicas_on_different.is_empty() {
+        rules.push(format!("replicas_on_different [{}]", filter.replicas_on_different.join(", ")));
+    }
+    if !filter.x_replicas_on_different_map.is_empty() {
+        let map: Vec<String> =
+            filter.x_replicas_on_different_map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        rules.push(format!("x_replicas_on_different_map [{}]", map.join(", ")));
+    }
+    rules
+}
+
+/// Where `diskless_on_remaining` puts diskless replicas, and where it cannot: every online
+/// node (with a diskless pool) that holds no replica of the resource and was not chosen,
+/// split by whether it has DRBD (a diskless replica is a DRBD client; without DRBD there is
+/// nothing to attach). Answers (with DRBD, without DRBD), each in node order without repeats.
+pub fn diskless_on_remaining<'c>(
+    candidates: &'c [Candidate],
+    request: &Request,
+    chosen: &[&Candidate],
+) -> (Vec<&'c Candidate>, Vec<&'c Candidate>) {
+    let resource = NameKey::new(request.resource);
+    let mut seen: BTreeSet<&NameKey> = chosen.iter().map(|c| &c.node).collect();
+    seen.extend(request.existing.iter().map(|(node, _)| node));
+    let mut remaining: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.online && c.provider == ProviderKind::Diskless)
+        .filter(|c| !c.resources_on_node.contains(&resource))
+        .collect();
+    remaining.sort_by(|a, b| a.node.cmp(&b.node));
+    remaining.retain(|c| seen.insert(&c.node));
+    remaining.into_iter().partition(|c| c.layers.iter().any(|l| l.eq_ignore_ascii_case("DRBD")))
 }
 
 #[cfg(test)]

@@ -146,3 +146,50 @@ fn additional_place_count_adds_replicas() {
     let f = AutoSelectFilter { additional_place_count: Some(1), ..filter(2) };
     assert_eq!(chosen(&candidates, &request(&f)).unwrap().len(), 3);
 }
+
+#[test]
+fn spread_failures_name_the_rules() {
+    let candidates = [node("a", 9, &[("Aux/site", "x")]), node("b", 9, &[("Aux/site", "x")])];
+    let f = AutoSelectFilter { replicas_on_different: vec!["Aux/site".into()], ..filter(2) };
+    let err = chosen(&candidates, &request(&f)).unwrap_err();
+    assert!(
+        err.cause.contains("1 of them selectable together under replicas_on_different [Aux/site]"),
+        "{}",
+        err.cause
+    );
+    let err = chosen(&candidates, &request(&filter(3))).unwrap_err();
+    assert!(err.cause.ends_with("2 usable pool(s) on 2 node(s)."), "{}", err.cause);
+}
+
+#[test]
+fn diskless_on_remaining_only_where_drbd_is() {
+    let diskless = |name: &str, drbd: bool, online: bool| {
+        let mut c = node(name, 0, &[]);
+        c.provider = ProviderKind::Diskless;
+        c.pool = "DfltDisklessStorPool".into();
+        c.online = online;
+        if drbd {
+            c.layers = vec!["DRBD".into(), "STORAGE".into()];
+        }
+        c
+    };
+    let mut holder = diskless("e", true, true);
+    holder.resources_on_node.insert(NameKey::new("r1"));
+    let candidates = [
+        node("a", 9, &[]),
+        diskless("a", true, true),
+        diskless("b", true, true),
+        diskless("c", false, true),
+        diskless("d", true, false),
+        holder,
+    ];
+    let f = filter(1);
+    let req = request(&f);
+    let chosen: Vec<&Candidate> = place(&candidates, &req).unwrap();
+    assert_eq!(chosen[0].node_name, "a");
+    let (with, without) = diskless_on_remaining(&candidates, &req, &chosen);
+    let names = |list: Vec<&Candidate>| list.iter().map(|c| c.node_name.clone()).collect::<Vec<_>>();
+    // a: chosen; d: offline; e: already holds r1.
+    assert_eq!(names(with), ["b"]);
+    assert_eq!(names(without), ["c"]);
+}

@@ -38,6 +38,26 @@ impl Reply {
             ),
         }
     }
+    /// A JSON array of `items`, each encoded as soon as it is made: a long list never exists
+    /// in memory as objects, only as its bytes (large views stay cache-friendly and linear).
+    pub fn json_array<T: Serialize>(items: impl Iterator<Item = T>) -> Reply {
+        let mut body = Vec::with_capacity(64 * 1024);
+        body.push(b'[');
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            if let Err(err) = serde_json::to_writer(&mut body, &item) {
+                return Reply::error(
+                    ApiCallRc::new(FAIL_IMPL_ERROR, "The answer could not be encoded.")
+                        .with_cause(err.to_string()),
+                );
+            }
+        }
+        body.push(b']');
+        Reply::Json(StatusCode::OK, body)
+    }
+
     /// A single error entry; its status follows from its code.
     pub fn error(rc: ApiCallRc) -> Reply {
         Reply::ok(vec![rc])

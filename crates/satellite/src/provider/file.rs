@@ -136,12 +136,17 @@ impl StorageProvider for FileProvider {
             }
             if let Some((rsc, nr)) = naming::parse_volume_file_name(&name) {
                 listing.volumes.push((rsc, nr, entry.path()));
-            } else if naming::parse_temp_file_name(&name).is_some() {
+            } else if naming::parse_temp_file_name(&name).is_some()
+                || naming::parse_snapshot_temp_name(&name).is_some()
+            {
                 listing.temps.push(entry.path());
+            } else if let Some((rsc, nr, snap)) = naming::parse_snapshot_file_name(&name) {
+                listing.snapshots.push((rsc, nr, snap, entry.path()));
             }
         }
         listing.volumes.sort();
         listing.temps.sort();
+        listing.snapshots.sort();
         Ok(listing)
     }
 

@@ -51,8 +51,11 @@ pub struct VolumeFile {
 pub struct Listing {
     /// `(resource, volume number, path)` of every `<rsc>_<vlmnr:05>.img`.
     pub volumes: Vec<(String, i32, PathBuf)>,
-    /// Every `<rsc>_<vlmnr:05>.img.tmp`: a creation that never finished.
+    /// Every `<rsc>_<vlmnr:05>.img.tmp` and `<rsc>_<vlmnr:05>_<snap>.img.tmp`: a creation, copy
+    /// or snapshot that never finished (or is running in the background).
     pub temps: Vec<PathBuf>,
+    /// `(resource, volume number, snapshot, path)` of every `<rsc>_<vlmnr:05>_<snap>.img`.
+    pub snapshots: Vec<(String, i32, String, PathBuf)>,
 }
 
 /// One provider kind's operations on its backing store. Each call is idempotent and says

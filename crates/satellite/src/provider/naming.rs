@@ -1,5 +1,9 @@
 //! Names of volume files in a FILE/FILE_THIN pool directory: `<rsc>_<vlmnr:05>.img`, as LINSTOR
-//! names them, and `<rsc>_<vlmnr:05>.img.tmp` while a volume is being created.
+//! names them, and `<rsc>_<vlmnr:05>.img.tmp` while a volume is being created. Snapshots are
+//! `<rsc>_<vlmnr:05>_<snap>.img` (LINSTOR's naming too), `.img.tmp` while being taken.
+//!
+//! A snapshot name starts with a letter or `_`, so a snapshot file never ends in `_<5 digits>.img`
+//! and never reads as a volume file.
 //!
 //! Only names that parse here are ever touched in a pool directory; everything else in it
 //! (other files, other numbering, the reflink probe) is left alone.
@@ -58,6 +62,56 @@ pub fn parse_temp_file_name(name: &str) -> Option<(String, i32)> {
     parse_volume_file_name(name.strip_suffix(TEMP_SUFFIX)?)
 }
 
+pub fn snapshot_file_name(resource: &str, volume_number: i32, snapshot: &str) -> String {
+    format!("{resource}_{volume_number:05}_{snapshot}{VOLUME_SUFFIX}")
+}
+
+pub fn snapshot_path(dir: &Path, resource: &str, volume_number: i32, snapshot: &str) -> PathBuf {
+    dir.join(snapshot_file_name(resource, volume_number, snapshot))
+}
+
+/// Checks that a snapshot name makes a safe file name that cannot be read as a volume's.
+pub fn validate_snapshot(snapshot: &str) -> Result<(), String> {
+    let first_ok = snapshot.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    if !first_ok
+        || snapshot.len() > 200
+        || snapshot.chars().any(|c| c == '/' || c == '\0' || c.is_control() || c.is_whitespace())
+    {
+        return Err(format!("snapshot name {snapshot:?} cannot be used in a file name"));
+    }
+    Ok(())
+}
+
+/// `(resource, volume number, snapshot)` of a snapshot file name `<rsc>_<5 digits>_<snap>.img`.
+/// A name that is a volume file name is not a snapshot's. Where a resource name itself holds
+/// `_<5 digits>_`, the leftmost reading is answered (callers compare whole names).
+pub fn parse_snapshot_file_name(name: &str) -> Option<(String, i32, String)> {
+    if parse_volume_file_name(name).is_some() {
+        return None;
+    }
+    let stem = name.strip_suffix(VOLUME_SUFFIX)?;
+    let bytes = stem.as_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] != b'_' || i + 7 > bytes.len() || bytes[i + 6] != b'_' {
+            continue;
+        }
+        if !bytes[i + 1..i + 6].iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        let (resource, digits, snapshot) = (&stem[..i], &stem[i + 1..i + 6], &stem[i + 7..]);
+        let Ok(number) = digits.parse::<i32>() else { continue };
+        if validate(resource, number).is_ok() && validate_snapshot(snapshot).is_ok() {
+            return Some((resource.to_string(), number, snapshot.to_string()));
+        }
+    }
+    None
+}
+
+/// Like [`parse_snapshot_file_name`] for the temporary name of a snapshot being taken.
+pub fn parse_snapshot_temp_name(name: &str) -> Option<(String, i32, String)> {
+    parse_snapshot_file_name(name.strip_suffix(TEMP_SUFFIX)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +144,30 @@ mod tests {
             assert_eq!(parse_volume_file_name(name), None, "{name}");
         }
         assert_eq!(parse_temp_file_name("demo_00000.img"), None);
+    }
+
+    #[test]
+    fn snapshot_names() {
+        assert_eq!(snapshot_file_name("demo", 1, "s1"), "demo_00001_s1.img");
+        assert_eq!(parse_snapshot_file_name("demo_00001_s1.img"), Some(("demo".into(), 1, "s1".into())));
+        assert_eq!(
+            parse_snapshot_file_name("my_rsc_00002_snap_2.img"),
+            Some(("my_rsc".into(), 2, "snap_2".into()))
+        );
+        // A volume file is never a snapshot file, and the other way round.
+        assert_eq!(parse_snapshot_file_name("demo_00000.img"), None);
+        assert_eq!(parse_volume_file_name("demo_00001_s1.img"), None);
+        assert_eq!(parse_snapshot_file_name("demo_00001_1s.img"), None);
+        assert_eq!(parse_snapshot_file_name("demo_00001_.img"), None);
+        assert_eq!(parse_snapshot_file_name("demo_0001_s.img"), None);
+        assert_eq!(parse_snapshot_file_name("_00001_s.img"), None);
+        assert_eq!(parse_snapshot_file_name("demo_00001_s1.img.tmp"), None);
+        assert_eq!(parse_snapshot_temp_name("demo_00001_s1.img.tmp"), Some(("demo".into(), 1, "s1".into())));
+        assert!(validate_snapshot("s1").is_ok());
+        assert!(validate_snapshot("_x").is_ok());
+        assert!(validate_snapshot("1x").is_err());
+        assert!(validate_snapshot("a/b").is_err());
+        assert!(validate_snapshot("").is_err());
     }
 
     #[test]

@@ -132,11 +132,11 @@ pub fn pool(name: &str, kind: &str, backing: &Path) -> PoolSpec {
 }
 
 pub fn vol(resource: &str, volume_number: i32, pool: &str, size_kib: i64) -> VolumeSpec {
-    VolumeSpec { resource: resource.into(), volume_number, pool: pool.into(), size_kib }
+    VolumeSpec { resource: resource.into(), volume_number, pool: pool.into(), size_kib, source: None }
 }
 
 pub fn desired(generation: u64, pools: Vec<PoolSpec>, volumes: Vec<VolumeSpec>) -> DesiredState {
-    DesiredState { node_name: NODE.into(), generation, storage_pools: pools, volumes }
+    DesiredState { node_name: NODE.into(), generation, storage_pools: pools, volumes, ..Default::default() }
 }
 
 /// A report without the numbers other processes change (free space of a shared filesystem).

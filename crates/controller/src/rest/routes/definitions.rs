@@ -3,7 +3,7 @@ use crate::model::{PropFilter, State};
 use crate::ops::definitions::rd_not_found;
 use crate::ops::{page, Call};
 use crate::rest::{body, Answer, Query, Reply};
-use crate::view::{resource_definition_view, volume_definition_view};
+use crate::view::{known_layers, resource_definition_view, volume_definition_view};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use linstor_api::consts::*;
@@ -85,8 +85,9 @@ pub async fn vd_list(ctl: Ctl, Path(name): Path<String>, RawQuery(query): RawQue
     let (offset, limit) = Query::parse(query.as_deref()).paging()?;
     let state = ctl.state();
     let rd = state.resource_definition(&name).ok_or_else(|| Reply::error(rd_not_found(RD, &name)))?;
+    let layers = known_layers(&state, rd);
     Ok(Reply::json(&page(
-        rd.volume_definitions.iter().map(|vd| volume_definition_view(rd, vd)),
+        rd.volume_definitions.iter().map(|vd| volume_definition_view(&layers, vd)),
         offset,
         limit,
     )))
@@ -96,7 +97,7 @@ pub async fn vd_get(ctl: Ctl, Path((name, number)): Path<(String, String)>) -> A
     let state = ctl.state();
     let rd = state.resource_definition(&name).ok_or_else(|| Reply::error(rd_not_found(RD, &name)))?;
     match volume_number(&number).and_then(|n| rd.volume_definition(n)) {
-        Some(vd) => Ok(Reply::json(&volume_definition_view(rd, vd))),
+        Some(vd) => Ok(Reply::json(&volume_definition_view(&known_layers(&state, rd), vd))),
         None => Err(Reply::error(ApiCallRc::new(
             FAIL_NOT_FOUND_VLM_DFN | MASK_VLM_DFN,
             format!(

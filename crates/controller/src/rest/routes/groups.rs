@@ -48,7 +48,22 @@ pub async fn create(ctl: Ctl, bytes: Bytes) -> Answer {
 
 pub async fn modify(ctl: Ctl, Path(name): Path<String>, bytes: Bytes) -> Answer {
     let input: ResourceGroupModify = body(&bytes)?;
-    Ok(Reply::ok(ctl.modify_resource_group(&name, input)))
+    let cleared = cleared_filter_lists(&bytes);
+    Ok(Reply::ok(ctl.modify_resource_group(&name, input, &cleared)))
+}
+
+/// The list fields of `select_filter` that a modify body gives as empty lists: LINSTOR clears
+/// those (an absent field keeps its value; the typed body cannot tell the two apart).
+fn cleared_filter_lists(bytes: &[u8]) -> Vec<String> {
+    let Ok(raw) = serde_json::from_slice::<serde_json::Value>(bytes) else { return Vec::new() };
+    let Some(filter) = raw.get("select_filter").and_then(|f| f.as_object()) else { return Vec::new() };
+    filter
+        .iter()
+        .filter(|(_, value)| {
+            value.as_array().is_some_and(Vec::is_empty) || value.as_object().is_some_and(|o| o.is_empty())
+        })
+        .map(|(key, _)| key.clone())
+        .collect()
 }
 
 pub async fn delete(ctl: Ctl, Path(name): Path<String>) -> Reply {

@@ -5,10 +5,11 @@ mod definitions;
 mod groups;
 mod nodes;
 mod resources;
+mod snapshots;
 mod storage;
 
 use crate::Controller;
-use axum::routing::{delete, get, options, post};
+use axum::routing::{delete, get, options, post, put};
 use axum::Router;
 use std::sync::Arc;
 
@@ -28,6 +29,8 @@ pub fn all() -> Router<Arc<Controller>> {
         .route("/v1/stats/{what}", get(controller::stats))
         .route("/v1/nodes", get(nodes::list).post(nodes::create))
         .route("/v1/nodes/{node}", get(nodes::get).put(nodes::modify).delete(nodes::delete))
+        .route("/v1/nodes/{node}/lost", delete(nodes::lost))
+        .route("/v1/nodes/{node}/reconnect", put(nodes::reconnect))
         .route("/v1/nodes/{node}/net-interfaces", get(nodes::netif_list).post(nodes::netif_create))
         .route(
             "/v1/nodes/{node}/net-interfaces/{netif}",
@@ -68,6 +71,24 @@ pub fn all() -> Router<Arc<Controller>> {
             "/v1/resource-groups/{group}/volume-groups/{number}",
             get(groups::vg_get).put(groups::vg_modify).delete(groups::vg_delete),
         )
+        .route("/v1/view/snapshots", get(snapshots::view))
+        .route("/v1/actions/snapshot/multi", post(snapshots::create_multi))
+        .route("/v1/resource-definitions/{rd}/snapshots", get(snapshots::list).post(snapshots::create))
+        .route(
+            "/v1/resource-definitions/{rd}/snapshots/{snap}",
+            get(snapshots::get).put(snapshots::modify).delete(snapshots::delete),
+        )
+        .route("/v1/resource-definitions/{rd}/snapshot-rollback/{snap}", post(snapshots::rollback))
+        .route(
+            "/v1/resource-definitions/{rd}/snapshot-restore-volume-definition/{snap}",
+            post(snapshots::restore_volume_definitions),
+        )
+        .route(
+            "/v1/resource-definitions/{rd}/snapshot-restore-resource/{snap}",
+            post(snapshots::restore_resources),
+        )
+        .route("/v1/resource-definitions/{rd}/clone", post(snapshots::clone))
+        .route("/v1/resource-definitions/{rd}/clone/{clone}", get(snapshots::clone_status))
         .route("/v1/resource-definitions", get(definitions::list).post(definitions::create))
         .route(
             "/v1/resource-definitions/{rd}",

@@ -48,6 +48,14 @@ pub async fn delete(ctl: Ctl, Path(name): Path<String>) -> Reply {
     Reply::ok(ctl.delete_node(&name))
 }
 
+pub async fn lost(ctl: Ctl, Path(name): Path<String>) -> Reply {
+    Reply::ok(ctl.lost_node(&name))
+}
+
+pub async fn reconnect(ctl: Ctl, Path(name): Path<String>) -> Reply {
+    Reply::ok(ctl.reconnect_node(&name).await)
+}
+
 pub async fn netif_list(ctl: Ctl, Path(node): Path<String>, RawQuery(query): RawQuery) -> Answer {
     let (offset, limit) = Query::parse(query.as_deref()).paging()?;
     let state = ctl.state();

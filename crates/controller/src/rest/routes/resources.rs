@@ -36,8 +36,21 @@ pub async fn view(ctl: Ctl, RawQuery(query): RawQuery) -> Answer {
                     .any(|v| pools.iter().any(|p| p.eq_ignore_ascii_case(&v.storage_pool))))
             && PropFilter::all_match(&filters, &resource.props)
     });
-    let views = selected.map(|(_, resource)| ctl.resource_view(&state, resource));
-    Ok(Reply::json(&page(views, offset, limit)))
+    let selected = selected.skip(offset).take(if limit == 0 { usize::MAX } else { limit });
+    // Resources come in resource definition order: walk the definitions alongside, and look
+    // each node's report up once.
+    let mut rds = state.resource_definitions.iter().peekable();
+    let mut reports = std::collections::HashMap::new();
+    let views = selected.map(|((rd_key, node_key), resource)| {
+        while rds.peek().is_some_and(|(key, _)| *key < rd_key) {
+            rds.next();
+        }
+        let rd = rds.peek().filter(|(key, _)| *key == rd_key).map(|(_, rd)| *rd);
+        let report =
+            reports.entry(node_key.clone()).or_insert_with(|| ctl.satellites.observed_indexed(node_key));
+        ctl.resource_view_with(&state, resource, rd, report.as_ref())
+    });
+    Ok(Reply::json_array(views))
 }
 
 pub async fn list(ctl: Ctl, Path(rd): Path<String>, RawQuery(query): RawQuery) -> Answer {

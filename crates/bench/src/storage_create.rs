@@ -1,0 +1,158 @@
+//! `strand storage volume create` of a 1 GiB ext4 volume, through the CLI binary as a user
+//! types it (`strand up`'s `default` pool), against the floor: the same by hand on the same
+//! filesystem (`truncate` + `losetup` + `mkfs.ext4`).
+//!
+//! The series run interleaved (one of each per round) so that the machine's load hits them
+//! alike. Two floors: `mkfs.ext4` with its defaults (what one types by hand), and with the
+//! options the driver uses (Incus's: `-E nodiscard,lazy_itable_init=0,lazy_journal_init=0`,
+//! inode tables and journal zeroed now). The reference "one CLI call" is `strand storage volume
+//! show`: a process start and one answer of the daemon, the fixed cost of any command.
+
+use crate::process::{free_addr, release_loops_under, Strand, TempDir};
+use crate::stats::micros;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 11;
+const DRIVER_MKFS_OPTIONS: &str = "nodiscard,lazy_itable_init=0,lazy_journal_init=0";
+
+fn run_command(program: &str, args: &[&str]) -> Result<String, String> {
+    let output = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// `strand ARGS` with `STRAND_DIR=data`.
+fn strand(binary: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new(binary)
+        .args(args)
+        .env("STRAND_DIR", data)
+        .env("STRAND_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    if !output.status.success() {
+        return Err(format!("strand {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn timed(op: impl FnOnce() -> Result<(), String>) -> Result<Duration, String> {
+    let started = Instant::now();
+    op()?;
+    Ok(started.elapsed())
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+/// One floor run: a 1 GiB sparse file, a loop device on it, ext4 on that.
+fn floor(dir: &Path, name: &str, mkfs_options: Option<&str>) -> Result<(), String> {
+    let file = dir.join(format!("{name}.img")).display().to_string();
+    run_command("truncate", &["-s", "1G", &file])?;
+    let device = run_command("losetup", &["-f", "--show", "--direct-io=on", &file])?;
+    let mut args = vec!["-q"];
+    if let Some(options) = mkfs_options {
+        args.extend(["-E", options]);
+    }
+    args.push(&device);
+    run_command("mkfs.ext4", &args).map(|_| ())
+}
+
+pub fn run(binary: &Path) -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("the storage-create benchmark needs root (loop devices, mkfs)".into());
+    }
+    let dir = TempDir::new("storage-create")?;
+    let data = dir.0.join("data");
+    let addr = free_addr()?;
+    let dev_dir = dir.0.join("dev").display().to_string();
+    let node = format!("bench-{}", std::process::id());
+    let (strand_up, _) =
+        Strand::start(binary, &["up", "--dev-dir", &dev_dir, "--node-name", &node], &data, addr)?;
+    // The storage daemon answers once the first start made its `default` pool.
+    let started = Instant::now();
+    loop {
+        match strand(binary, &data, &["storage", "list", "--format", "csv"]) {
+            Ok(list) if list.starts_with("default,") => break,
+            Ok(list) => return Err(format!("no default pool after the first start: {list}")),
+            Err(_) if started.elapsed() < Duration::from_secs(60) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    strand(binary, &data, &["storage", "volume", "create", "default", "probe", "size=16MiB"])?;
+    // The floor's files live next to the pool's (the XFS image of `strand up`, or the data
+    // directory's own filesystem where it has reflink).
+    let floor_dir = data.join("pools").join("floor");
+    std::fs::create_dir_all(&floor_dir).map_err(|e| format!("{}: {e}", floor_dir.display()))?;
+
+    let (mut create, mut by_hand, mut by_hand_driver, mut show) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut failure = None;
+    for i in 0..RUNS {
+        let round = (|| -> Result<(), String> {
+            let name = format!("bench{i}");
+            create.push(timed(|| {
+                strand(binary, &data, &["storage", "volume", "create", "default", &name, "size=1GiB"])
+                    .map(|_| ())
+            })?);
+            by_hand.push(timed(|| floor(&floor_dir, &format!("plain{i}"), None))?);
+            by_hand_driver
+                .push(timed(|| floor(&floor_dir, &format!("incus{i}"), Some(DRIVER_MKFS_OPTIONS)))?);
+            show.push(timed(|| {
+                strand(binary, &data, &["storage", "volume", "show", "default", "probe"]).map(|_| ())
+            })?);
+            Ok(())
+        })();
+        if let Err(err) = round {
+            failure = Some(err);
+            break;
+        }
+    }
+    for i in 0..RUNS {
+        let _ = strand(binary, &data, &["storage", "volume", "delete", "default", &format!("bench{i}")]);
+    }
+    let _ = strand(binary, &data, &["storage", "volume", "delete", "default", "probe"]);
+    release_loops_under(&floor_dir);
+    let _ = std::fs::remove_dir_all(&floor_dir);
+    drop(strand_up);
+    if let Some(err) = failure {
+        return Err(err);
+    }
+
+    let (create, by_hand, by_hand_driver, show) =
+        (median(create), median(by_hand), median(by_hand_driver), median(show));
+    let ms = |d: Duration| micros(d) / 1000.0;
+    println!("## `strand storage volume create` of a 1 GiB ext4 volume (`strand-bench storage-create`)\n");
+    println!("| what | median of {RUNS} (interleaved) |");
+    println!("|---|---:|");
+    println!("| floor: `truncate -s 1G` + `losetup -f --show --direct-io=on` + `mkfs.ext4 -q` by hand | {:.2} ms |", ms(by_hand));
+    println!(
+        "| the same with the driver's (Incus's) `mkfs.ext4 -q -E {DRIVER_MKFS_OPTIONS}` | {:.2} ms |",
+        ms(by_hand_driver)
+    );
+    println!(
+        "| `strand storage volume create default VOL size=1GiB` (CLI, `strand up`) | {:.2} ms |",
+        ms(create)
+    );
+    println!("| reference: one CLI call, `strand storage volume show default VOL` | {:.2} ms |", ms(show));
+    println!();
+    println!(
+        "storage volume create vs floor: {:.2}x (target <= 1.3x); vs the floor with the driver's mkfs options: {:.2}x",
+        create.as_secs_f64() / by_hand.as_secs_f64(),
+        create.as_secs_f64() / by_hand_driver.as_secs_f64()
+    );
+    Ok(())
+}

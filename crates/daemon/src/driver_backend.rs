@@ -1,0 +1,541 @@
+//! [`DriverBackend`]: the [`Backend`] of the daemon on the Incus `linstor` driver
+//! (`crates/driver`) and the LINSTOR client.
+//!
+//! Rules kept here:
+//! - The driver (one LINSTOR client, this host's node name, the mount table) is made lazily on
+//!   first use from the server settings, and made again when they change. A change is applied
+//!   only after the new settings reached a controller (`GET /v1/controller/version`); until
+//!   then the old driver keeps serving.
+//! - Pools are opened from the config the daemon keeps (no I/O); the driver answers the
+//!   config to keep after create and update.
+//! - Driver errors keep their one-line message; their kind decides the HTTP status.
+
+use crate::backend::*;
+use driver::{Driver, DriverSettings, RealHost};
+use linstor_api::names::{check_name, NameKind};
+use linstor_client::{ClientBuilder, ControllerUrl, Pem, TlsOptions};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+pub struct DriverBackend {
+    state_dir: PathBuf,
+    current: RwLock<Current>,
+    /// Where mounted volumes were also bound (`mount` with a path), newest last.
+    binds: Mutex<HashMap<BindKey, Vec<PathBuf>>>,
+}
+
+/// Pool, project, type and name of a volume.
+type BindKey = (String, String, VolumeType, String);
+
+fn bind_key(pool: &PoolRef, volume: &VolumeSpec) -> BindKey {
+    (pool.name.clone(), volume.project.clone(), volume.vol_type, volume.name.clone())
+}
+
+fn c_path(path: &Path) -> Result<std::ffi::CString, String> {
+    std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| format!("{} contains a NUL byte", path.display()))
+}
+
+/// Binds `source` (a directory) at `target` (made if missing, refused if something is mounted
+/// there already).
+fn bind_mount(source: &Path, target: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(target).map_err(|err| format!("Could not create {}: {err}", target.display()))?;
+    let canonical = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
+    if driver::host::mount_points().contains(&canonical) {
+        return Err(format!("{} is a mount point already", target.display()));
+    }
+    let (src, dst) = (c_path(source)?, c_path(target)?);
+    // SAFETY: both are NUL-terminated paths; a bind mount takes no file system type or data.
+    let rc =
+        unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(format!("Could not bind {} at {}: {err}", source.display(), target.display()));
+    }
+    Ok(())
+}
+
+fn unbind(target: &Path) -> Result<(), String> {
+    let dst = c_path(target)?;
+    // SAFETY: a NUL-terminated path.
+    if unsafe { libc::umount2(dst.as_ptr(), 0) } != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EINVAL) {
+            // Not a mount point (any more).
+            return Ok(());
+        }
+        return Err(format!("Could not unmount {}: {err}", target.display()));
+    }
+    Ok(())
+}
+
+struct Current {
+    settings: ServerSettings,
+    /// Made on first use.
+    driver: Option<Driver>,
+    /// `<controller version> / <DRBD version>`, once a controller answered.
+    version: String,
+}
+
+/// Maps a driver error to a backend error (same message).
+fn map_err(err: driver::Error) -> BackendError {
+    let kind = if err.is_config() {
+        ErrorKind::Config
+    } else if err.is_not_found() {
+        ErrorKind::NotFound
+    } else if err.is_already_exists() {
+        ErrorKind::AlreadyExists
+    } else if err.is_in_use() {
+        ErrorKind::InUse
+    } else if err.is_not_supported() || err.is_cannot_shrink() || err.is_cannot_place() {
+        ErrorKind::Refused
+    } else if matches!(err, driver::Error::NodeUnavailable { .. })
+        || err.linstor_error().is_some_and(|e| e.is_transport())
+    {
+        ErrorKind::Unavailable
+    } else {
+        ErrorKind::Failed
+    };
+    BackendError::new(kind, err.to_string())
+}
+
+fn pem(text: &Option<String>) -> Option<Pem> {
+    text.as_ref().map(|t| Pem::Data(t.clone().into_bytes()))
+}
+
+fn tls_of(settings: &ServerSettings) -> TlsOptions {
+    TlsOptions {
+        ca: pem(&settings.ca_cert),
+        client_cert: pem(&settings.client_cert),
+        client_key: pem(&settings.client_key),
+    }
+}
+
+fn to_driver_type(t: VolumeType) -> driver::VolumeType {
+    match t {
+        VolumeType::Container => driver::VolumeType::Container,
+        VolumeType::Custom => driver::VolumeType::Custom,
+        VolumeType::Image => driver::VolumeType::Image,
+        VolumeType::VirtualMachine => driver::VolumeType::VirtualMachine,
+    }
+}
+
+fn from_driver_type(t: driver::VolumeType) -> VolumeType {
+    match t {
+        driver::VolumeType::Container => VolumeType::Container,
+        driver::VolumeType::Custom => VolumeType::Custom,
+        driver::VolumeType::Image => VolumeType::Image,
+        driver::VolumeType::VirtualMachine => VolumeType::VirtualMachine,
+    }
+}
+
+fn to_driver_content(c: ContentType) -> driver::ContentType {
+    match c {
+        ContentType::Filesystem => driver::ContentType::Filesystem,
+        ContentType::Block => driver::ContentType::Block,
+        ContentType::Iso => driver::ContentType::Iso,
+    }
+}
+
+fn from_driver_content(c: driver::ContentType) -> ContentType {
+    match c {
+        driver::ContentType::Filesystem => ContentType::Filesystem,
+        driver::ContentType::Block => ContentType::Block,
+        driver::ContentType::Iso => ContentType::Iso,
+    }
+}
+
+fn to_volume(spec: &VolumeSpec) -> driver::Volume {
+    driver::Volume {
+        id: driver::VolumeId::new(to_driver_type(spec.vol_type), spec.project.clone(), spec.name.clone()),
+        content_type: to_driver_content(spec.content_type),
+        config: spec.config.clone(),
+    }
+}
+
+impl DriverBackend {
+    /// A backend whose volumes are mounted under `state_dir/storage-pools/` and which talks
+    /// to LINSTOR with `settings` (nothing is contacted yet).
+    pub fn new(state_dir: &Path, settings: &ServerSettings) -> BackendResult<DriverBackend> {
+        let backend = DriverBackend {
+            state_dir: std::path::absolute(state_dir).map_err(|err| {
+                BackendError::failed(format!("cannot resolve {}: {err}", state_dir.display()))
+            })?,
+            current: RwLock::new(Current {
+                settings: settings.clone(),
+                driver: None,
+                version: String::new(),
+            }),
+            binds: Mutex::new(HashMap::new()),
+        };
+        // Bad stored settings must not keep the daemon from starting: calls fail with the
+        // reason until the settings are fixed through `PATCH /1.0`.
+        if let Err(err) = backend.validate_settings(settings) {
+            tracing::warn!("storage settings: {err}");
+        }
+        Ok(backend)
+    }
+
+    fn make_driver(&self, settings: &ServerSettings) -> BackendResult<Driver> {
+        let client = ClientBuilder::new()
+            .controllers(settings.controllers.iter().cloned())
+            .tls(tls_of(settings))
+            .build()
+            .map_err(|err| BackendError::config(format!("Failed to create the LINSTOR client: {err}")))?;
+        let mut driver_settings = DriverSettings::new(&self.state_dir);
+        if let Some(name) = &settings.satellite_name {
+            driver_settings = driver_settings.satellite_name(name.clone());
+        }
+        Driver::new(client, Arc::new(RealHost::new()), driver_settings).map_err(map_err)
+    }
+
+    /// The driver, made from the current settings if there is none yet.
+    pub fn driver(&self) -> BackendResult<Driver> {
+        if let Some(driver) = self.current.read().unwrap_or_else(|p| p.into_inner()).driver.clone() {
+            return Ok(driver);
+        }
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(driver) = current.driver.clone() {
+            return Ok(driver);
+        }
+        let driver = self.make_driver(&current.settings)?;
+        current.driver = Some(driver.clone());
+        Ok(driver)
+    }
+
+    fn pool(&self, pool: &PoolRef) -> BackendResult<driver::Pool> {
+        self.driver()?.open_pool(&pool.name, pool.config.clone()).map_err(map_err)
+    }
+
+    /// Remembers the driver's version after a successful call.
+    async fn refresh_version(&self, driver: &Driver) {
+        if let Ok(version) = driver.version().await {
+            self.current.write().unwrap_or_else(|p| p.into_inner()).version = version;
+        }
+    }
+}
+
+impl Backend for DriverBackend {
+    fn info(&self) -> BackendInfo {
+        let version = self.current.read().unwrap_or_else(|p| p.into_inner()).version.clone();
+        BackendInfo { driver: driver::INFO.name.to_string(), version, remote: driver::INFO.remote }
+    }
+
+    fn refresh_info(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if !self.info().version.is_empty() {
+                return;
+            }
+            let Ok(driver) = self.driver() else { return };
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(2), self.refresh_version(&driver)).await;
+        })
+    }
+
+    fn validate_settings(&self, settings: &ServerSettings) -> BackendResult<()> {
+        use crate::settings::*;
+        for controller in &settings.controllers {
+            ControllerUrl::parse(controller).map_err(|err| {
+                BackendError::config(format!(
+                    "Invalid value \"{controller}\" for \"{KEY_CONTROLLER_CONNECTION}\": {err}"
+                ))
+            })?;
+        }
+        if settings.ca_cert.is_some() {
+            TlsOptions { ca: pem(&settings.ca_cert), ..Default::default() }
+                .build()
+                .map_err(|err| BackendError::config(format!("Invalid value for \"{KEY_CA_CERT}\": {err}")))?;
+        }
+        match (&settings.client_cert, &settings.client_key) {
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(BackendError::config(format!(
+                    "\"{KEY_CLIENT_CERT}\" is set without \"{KEY_CLIENT_KEY}\": set both or neither"
+                )))
+            }
+            (None, Some(_)) => {
+                return Err(BackendError::config(format!(
+                    "\"{KEY_CLIENT_KEY}\" is set without \"{KEY_CLIENT_CERT}\": set both or neither"
+                )))
+            }
+            (Some(_), Some(_)) => {
+                TlsOptions {
+                    client_cert: pem(&settings.client_cert),
+                    client_key: pem(&settings.client_key),
+                    ca: None,
+                }
+                .build()
+                .map_err(|err| {
+                    BackendError::config(format!(
+                        "Invalid value for \"{KEY_CLIENT_CERT}\" / \"{KEY_CLIENT_KEY}\": {err}"
+                    ))
+                })?;
+            }
+        }
+        if let Some(name) = &settings.satellite_name {
+            check_name(NameKind::Node, name).map_err(|err| {
+                BackendError::config(format!(
+                    "Invalid value \"{name}\" for \"{KEY_SATELLITE_NAME}\": not a valid LINSTOR node name ({})",
+                    err.reason
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn configure<'a>(&'a self, settings: &'a ServerSettings) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            self.validate_settings(settings)?;
+            let driver = self.make_driver(settings)?;
+            let version = driver.version().await.map_err(|err| {
+                BackendError::new(ErrorKind::Unavailable, format!("Failed to connect to LINSTOR: {err}"))
+            })?;
+            let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+            *current = Current { settings: settings.clone(), driver: Some(driver), version };
+            Ok(())
+        })
+    }
+
+    fn validate_pool_config(&self, name: &str, config: &Config) -> BackendResult<()> {
+        Driver::validate_pool_config(name, config).map_err(map_err)
+    }
+
+    fn create_pool<'a>(&'a self, name: &'a str, config: &'a Config) -> BoxFuture<'a, BackendResult<Config>> {
+        Box::pin(async move {
+            let driver = self.driver()?;
+            let pool = driver.create_pool(name, config.clone()).await.map_err(map_err)?;
+            if let Err(err) = pool.mount().await {
+                if let Err(undo) = pool.delete().await {
+                    tracing::error!("storage pool {name}: cannot undo its creation: {undo}");
+                }
+                return Err(map_err(err));
+            }
+            self.refresh_version(&driver).await;
+            Ok(pool.config().clone())
+        })
+    }
+
+    fn update_pool<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        config: &'a Config,
+    ) -> BoxFuture<'a, BackendResult<Config>> {
+        Box::pin(async move {
+            let updated = self.pool(pool)?.update(config.clone()).await.map_err(map_err)?;
+            Ok(updated.config().clone())
+        })
+    }
+
+    fn delete_pool<'a>(&'a self, pool: &'a PoolRef) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            handle.unmount().await.map_err(map_err)?;
+            handle.delete().await.map(|_| ()).map_err(map_err)
+        })
+    }
+
+    fn pool_resources<'a>(&'a self, pool: &'a PoolRef) -> BoxFuture<'a, BackendResult<PoolSpace>> {
+        Box::pin(async move {
+            let resources = self.pool(pool)?.resources().await.map_err(map_err)?;
+            Ok(PoolSpace { used: resources.used_bytes, total: resources.total_bytes })
+        })
+    }
+
+    fn prepare_volume(&self, pool: &PoolRef, volume: &VolumeSpec) -> BackendResult<Config> {
+        let handle = self.pool(pool)?;
+        let mut vol = to_volume(volume);
+        handle.fill_volume_config(&mut vol);
+        handle.validate_volume(&vol).map_err(map_err)?;
+        Ok(vol.config)
+    }
+
+    fn validate_volume(&self, pool: &PoolRef, volume: &VolumeSpec) -> BackendResult<()> {
+        self.pool(pool)?.validate_volume(&to_volume(volume)).map_err(map_err)
+    }
+
+    fn create_volume<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move { self.pool(pool)?.create_volume(&to_volume(volume)).await.map_err(map_err) })
+    }
+
+    fn delete_volume<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            self.pool(pool)?.delete_volume(&to_volume(volume)).await.map(|_| ()).map_err(map_err)
+        })
+    }
+
+    fn rename_volume<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        new_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            self.pool(pool)?.rename_volume(&to_volume(volume), new_name).await.map_err(map_err)
+        })
+    }
+
+    fn update_volume<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        config: &'a Config,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(
+            async move { self.pool(pool)?.update_volume(&to_volume(volume), config).await.map_err(map_err) },
+        )
+    }
+
+    fn volume_usage<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<VolumeUsage>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            let vol = to_volume(volume);
+            let used = handle.volume_usage(&vol).await.map_err(map_err)?;
+            let total = handle.volume_size(&vol).await.ok();
+            Ok(VolumeUsage { used, total })
+        })
+    }
+
+    fn mount_volume<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        target: Option<&'a Path>,
+    ) -> BoxFuture<'a, BackendResult<MountInfo>> {
+        Box::pin(async move {
+            if target.is_some() && volume.content_type != ContentType::Filesystem {
+                return Err(BackendError::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "Storage volume \"{}\" is a {} volume: it has no filesystem to mount at a path (use its device)",
+                        volume.name, volume.content_type
+                    ),
+                ));
+            }
+            let handle = self.pool(pool)?;
+            let vol = to_volume(volume);
+            let mounted = handle.mount_volume(&vol).await.map_err(map_err)?;
+            let mut path = mounted.mount_path.clone();
+            if let (Some(target), Some(source)) = (target, mounted.mount_path.as_ref()) {
+                let (source, target_buf) = (source.clone(), target.to_path_buf());
+                let bound = tokio::task::spawn_blocking(move || bind_mount(&source, &target_buf))
+                    .await
+                    .unwrap_or_else(|err| Err(format!("the bind mount stopped: {err}")));
+                if let Err(why) = bound {
+                    if let Err(undo) = handle.unmount_volume(&vol, false).await {
+                        tracing::error!("{}: cannot undo its mount: {undo}", volume.name);
+                    }
+                    return Err(BackendError::failed(why));
+                }
+                self.binds
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(bind_key(pool, volume))
+                    .or_default()
+                    .push(target.to_path_buf());
+                path = Some(target.to_path_buf());
+            }
+            Ok(MountInfo { path, device: mounted.device, users: mounted.users })
+        })
+    }
+
+    fn unmount_volume<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<UnmountOutcome>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            let key = bind_key(pool, volume);
+            let bound = self
+                .binds
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&key)
+                .and_then(|t| t.last().cloned());
+            if let Some(target) = bound {
+                let t = target.clone();
+                tokio::task::spawn_blocking(move || unbind(&t))
+                    .await
+                    .unwrap_or_else(|err| Err(format!("the unmount stopped: {err}")))
+                    .map_err(|why| BackendError::new(ErrorKind::InUse, why))?;
+                let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(list) = binds.get_mut(&key) {
+                    list.retain(|t| *t != target);
+                    if list.is_empty() {
+                        binds.remove(&key);
+                    }
+                }
+            }
+            let outcome = handle.unmount_volume(&to_volume(volume), false).await.map_err(map_err)?;
+            Ok(match outcome {
+                driver::Unmounted::Unmounted => UnmountOutcome::Unmounted,
+                driver::Unmounted::StillInUse { users } => UnmountOutcome::StillInUse { users },
+                driver::Unmounted::NotMounted => UnmountOutcome::NotMounted,
+            })
+        })
+    }
+
+    fn volume_path<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<PathBuf>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            let vol = to_volume(volume);
+            if volume.content_type == ContentType::Filesystem {
+                return Ok(handle.mount_path(&vol.id));
+            }
+            handle.volume_disk_path(&vol).await.map_err(map_err)
+        })
+    }
+
+    fn volume_device<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<PathBuf>> {
+        Box::pin(async move { self.pool(pool)?.volume_device(&to_volume(volume)).await.map_err(map_err) })
+    }
+
+    fn recover_pools(&self) -> BoxFuture<'_, BackendResult<Vec<RecoveredPool>>> {
+        Box::pin(async move {
+            let pools = self.driver()?.recover_pools().await.map_err(map_err)?;
+            Ok(pools.into_iter().map(|p| RecoveredPool { name: p.name, config: p.config }).collect())
+        })
+    }
+
+    fn recover_volumes<'a>(&'a self, pool: &'a PoolRef) -> BoxFuture<'a, BackendResult<RecoveredVolumes>> {
+        Box::pin(async move {
+            let list = self.pool(pool)?.list_volumes(true).await.map_err(map_err)?;
+            let volumes = list
+                .volumes
+                .iter()
+                .map(|found| {
+                    let vol = found.to_volume();
+                    VolumeSpec {
+                        project: vol.id.project.clone(),
+                        vol_type: from_driver_type(vol.id.vol_type),
+                        name: vol.id.name.clone(),
+                        content_type: from_driver_content(vol.content_type),
+                        config: vol.config,
+                    }
+                })
+                .collect();
+            Ok(RecoveredVolumes { volumes, warnings: list.warnings })
+        })
+    }
+}
