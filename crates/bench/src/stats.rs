@@ -4,15 +4,21 @@ use std::time::{Duration, Instant};
 
 /// Runs `op` `runs` times and answers the median duration.
 pub fn median(runs: usize, mut op: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            op();
-            started.elapsed()
-        })
-        .collect();
+    median_of(
+        (0..runs)
+            .map(|_| {
+                let started = Instant::now();
+                op();
+                started.elapsed()
+            })
+            .collect(),
+    )
+}
+
+/// The median of measured durations.
+pub fn median_of(mut times: Vec<Duration>) -> Duration {
     times.sort();
-    times[times.len() / 2]
+    times.get(times.len() / 2).copied().unwrap_or_default()
 }
 
 pub fn micros(d: Duration) -> f64 {

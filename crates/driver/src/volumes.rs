@@ -209,12 +209,17 @@ impl Pool {
         self.shared.client.resource_group_spawn(self.resource_group(), &spawn).await.map_err(
             Error::linstor(format!("Unable to spawn from resource group {}", self.resource_group())),
         )?;
-        // Identity, options and exact size in one change (Incus makes two; one transaction
-        // fewer on the controller, and the definition is never seen with half of them).
-        let mut props = self.rd_props(volume)?;
-        props.insert(PROP_EXACT_SIZE.to_string(), "true".to_string());
         self.shared
-            .modify_rd(rd, props, Vec::new(), "Could not set properties on the resource definition")
+            .modify_rd(
+                rd,
+                self.rd_props(volume)?,
+                Vec::new(),
+                "Could not set properties on the resource definition",
+            )
+            .await?;
+        let exact: Props = [(PROP_EXACT_SIZE.to_string(), "true".to_string())].into();
+        self.shared
+            .modify_rd(rd, exact, Vec::new(), "Could not set exact size on the resource definition")
             .await?;
         if let Err(err) = self.shared.client.resource_autoplace(rd, &Default::default()).await {
             if err.is(FAIL_NOT_ENOUGH_NODES) {
