@@ -204,3 +204,38 @@ def test_volumes_come_back_after_their_loop_devices_are_gone(up):
         assert device_of(up.url, name) == link
         assert read_at(link, 0, len(name)) == name.encode()
     assert len(loop_devices_under(up.pool_dir)) == len(names)
+
+
+def test_size_queries_follow_the_pool(up):
+    """query-max-volume-size (per group and by filter) and query-size-info, as golinstor and
+    the Proxmox plugin use them, answer from the pool's reported capacity."""
+    api = up.client()
+    group = make_group(api)
+    pool = {p["storage_pool_name"]: p for p in get_json(up.url, "/v1/view/storage-pools")}["DfltStorPool"]
+    by_group = get_json(up.url, "/v1/resource-groups/{}/query-max-volume-size".format(q(group)))
+    [candidate] = by_group["candidates"]
+    assert candidate["storage_pool"] == "DfltStorPool" and candidate["node_names"] == [up.node]
+    # A thin pool may promise its free space times the oversubscription ratio (20).
+    assert candidate["max_volume_size_kib"] >= pool["free_capacity"], (candidate, pool)
+    assert candidate["all_thin"] is True
+    by_filter = api.storage_pool_dfn_max_vlm_sizes(place_count=1, storage_pool_name="DfltStorPool")
+    assert by_filter[0].candidates[0].max_volume_size == candidate["max_volume_size_kib"]
+    info = http(up.url, "POST", "/v1/resource-groups/{}/query-size-info".format(q(group)), body={})
+    assert info.status == 200, info
+    space = info.json["space_info"]
+    assert space["max_vlm_size_in_kib"] == candidate["max_volume_size_kib"]
+    assert [r["node_name"] for r in space["next_spawn_result"]] == [up.node]
+    too_many = http(up.url, "GET", "/v1/resource-groups/DfltRscGrp/query-max-volume-size")
+    assert too_many.status == 500 and too_many.json[0]["ret_code"] < 0, too_many  # place_count 2, one node
+
+
+def test_refuses_to_run_without_root(tmp_path):
+    """Loop devices and /dev links need root: as another user `strand up` stops at once."""
+    from strandtest import strand_bin
+    result = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", strand_bin(), "up",
+         "--listen", "127.0.0.1:1", "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "needs root" in result.stderr, result.stderr
+    assert not (tmp_path / "data").exists()
