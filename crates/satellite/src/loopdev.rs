@@ -332,7 +332,7 @@ impl LoopDevices for KernelLoops {
             match self.read_sys(number) {
                 Ok(Some(dev)) => found.push(dev),
                 Ok(None) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) if device_went_away(&e) => {}
                 Err(e) => return Err(io_err("read", &self.sys_loop(number))(e)),
             }
         }
@@ -343,7 +343,7 @@ impl LoopDevices for KernelLoops {
     fn get(&self, number: u32) -> Result<Option<LoopDevice>, LoopError> {
         match self.read_sys(number) {
             Ok(d) => Ok(d),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if device_went_away(&e) => Ok(None),
             Err(e) => Err(io_err("read", &self.sys_loop(number))(e)),
         }
     }
@@ -440,6 +440,11 @@ impl LoopDevices for KernelLoops {
 }
 
 /// Splits sysfs's `backing_file` into the path and whether the kernel marked it ` (deleted)`.
+/// Errors of sysfs reads that mean the device was detached (or removed) while being read.
+fn device_went_away(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NotFound || matches!(err.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO))
+}
+
 pub fn parse_backing_file(raw: &[u8]) -> (PathBuf, bool) {
     use std::os::unix::ffi::OsStrExt;
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);

@@ -728,7 +728,8 @@ impl Run<'_> {
                 return;
             }
         };
-        let scan = self.devices();
+        // Without a complete list of loop devices no link can be judged stale.
+        let Ok(scan) = self.scan.clone() else { return };
         for link in links {
             let expected = volume_file_name(&link.resource, link.volume_number);
             let valid = scan.iter().any(|d| {
