@@ -1,10 +1,11 @@
 //! `strand-bench`: Strand's benchmarks. Each prints its measurements together with a floor
 //! measured in the same run, and the ratio between them; none fails on a wall-clock time.
 //!
-//! Usage: `strand-bench scale|spawn|view-resources|snapshots|storage-create [--strand PATH]` (PATH defaults to the `strand` binary
+//! Usage: `strand-bench scale|spawn|view-resources|snapshots|storage-create|image-create [--strand PATH]` (PATH defaults to the `strand` binary
 //! next to this one).
 
 mod http;
+mod image_create;
 mod process;
 mod scale;
 mod snapshots;
@@ -37,8 +38,11 @@ fn main() -> ExitCode {
         Some("view-resources") => view::run(&binary),
         Some("snapshots") => snapshots::run(&binary),
         Some("storage-create") => storage_create::run(&binary),
-        _ => Err("usage: strand-bench scale|spawn|view-resources|snapshots|storage-create [--strand PATH]"
-            .to_string()),
+        Some("image-create") => image_create::run(&binary),
+        _ => Err(
+            "usage: strand-bench scale|spawn|view-resources|snapshots|storage-create|image-create [--strand PATH]"
+                .to_string(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 
 mod admin;
 mod daemon;
+mod image;
 mod linstor;
 mod pool_fs;
 mod satellite;
@@ -41,6 +42,9 @@ enum Command {
     Linstor(linstor::Args),
     /// Administer the storage daemon (`recover`: rebuild its database from LINSTOR).
     Admin(admin::Args),
+    /// Import, list and delete images (volumes are made from them with `storage volume create
+    /// POOL container/NAME --image FP`).
+    Image(image::Args),
 }
 
 #[derive(clap::Args)]
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
         Command::Storage(args) => storage::run(args),
         Command::Daemon(args) => daemon::run(args),
         Command::Admin(args) => admin::run(args),
+        Command::Image(args) => image::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

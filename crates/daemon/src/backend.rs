@@ -206,6 +206,47 @@ pub struct RecoveredVolumes {
     pub warnings: Vec<String>,
 }
 
+/// Where a volume's (or a snapshot's) data is on this host while a [`DataWork`] runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataPaths {
+    /// The mounted filesystem (filesystem volumes; a VM's config filesystem).
+    pub path: Option<PathBuf>,
+    /// The block device.
+    pub device: Option<PathBuf>,
+}
+
+/// Work on a volume's data, run on a blocking thread while the data is mounted; its error is
+/// one line.
+pub type DataWork = Box<dyn FnOnce(&DataPaths) -> Result<(), String> + Send>;
+
+fn unsupported<T>(what: &str) -> BackendResult<T> {
+    Err(BackendError::new(ErrorKind::Refused, format!("{what} is not supported by this storage backend")))
+}
+
+/// A snapshot of a volume as the storage side holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotState {
+    pub name: String,
+    /// When the storage side took it (RFC 3339), if it says.
+    pub created_at: Option<String>,
+}
+
+/// What a snapshot restore did besides restoring.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreOutcome {
+    /// Newer snapshots the storage side deleted first (`linstor.remove_snapshots`).
+    pub deleted_snapshots: Vec<String>,
+}
+
+fn snapshots_unsupported<'a, T: Send + 'a>() -> BoxFuture<'a, BackendResult<T>> {
+    Box::pin(async {
+        Err(BackendError::new(
+            ErrorKind::Refused,
+            "Volume snapshots are not supported by this storage backend",
+        ))
+    })
+}
+
 /// The server keys the backend is configured with (`storage.linstor.*` of `GET /1.0`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServerSettings {
@@ -351,4 +392,145 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The volumes of a pool, from the storage side alone.
     fn recover_volumes<'a>(&'a self, pool: &'a PoolRef) -> BoxFuture<'a, BackendResult<RecoveredVolumes>>;
+
+    // ---- snapshots (crates/daemon/src/api/snapshots.rs) -------------------------------------
+
+    /// Takes a snapshot of a volume. On failure nothing is left behind.
+    fn create_snapshot<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+        _name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<SnapshotState>> {
+        snapshots_unsupported()
+    }
+
+    /// Deletes a snapshot (`NotFound` when the storage side has none of that name).
+    fn delete_snapshot<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+        _name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        snapshots_unsupported()
+    }
+
+    /// Renames a snapshot.
+    fn rename_snapshot<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+        _name: &'a str,
+        _new_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        snapshots_unsupported()
+    }
+
+    /// The snapshots of a volume, oldest first.
+    fn list_snapshots<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<Vec<SnapshotState>>> {
+        snapshots_unsupported()
+    }
+
+    /// Restores a volume to a snapshot.
+    fn restore_snapshot<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+        _name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<RestoreOutcome>> {
+        snapshots_unsupported()
+    }
+
+    /// Read-only access to a snapshot on this host (reference counted); with `target`, a
+    /// filesystem snapshot is also bound there.
+    fn mount_snapshot<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+        _name: &'a str,
+        _target: Option<&'a Path>,
+    ) -> BoxFuture<'a, BackendResult<MountInfo>> {
+        snapshots_unsupported()
+    }
+
+    /// Ends read-only access to a snapshot (reference counted).
+    fn unmount_snapshot<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+        _name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<UnmountOutcome>> {
+        snapshots_unsupported()
+    }
+
+    // ---- copies, images and data (crates/daemon/src/api/copies.rs, images, backups) ----------
+
+    /// Copies `src` into the new volume `dst` of the same pool (config as
+    /// [`Backend::prepare_volume`] answered); with `snapshots`, its snapshots too. Answers the
+    /// snapshots the copy got, oldest first. On failure nothing is left behind.
+    fn copy_volume<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _src: &'a VolumeSpec,
+        _dst: &'a VolumeSpec,
+        _snapshots: bool,
+    ) -> BoxFuture<'a, BackendResult<Vec<String>>> {
+        Box::pin(async { unsupported("Copying storage volumes") })
+    }
+
+    /// A new volume `dst` from snapshot `snapshot` of `src`.
+    fn create_volume_from_snapshot<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _src: &'a VolumeSpec,
+        _snapshot: &'a str,
+        _dst: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async { unsupported("Creating storage volumes from snapshots") })
+    }
+
+    /// An instance volume `dst` from the image volume `image` (a clone, grown to `dst`'s size).
+    fn create_volume_from_image<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _image: &'a VolumeSpec,
+        _dst: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async { unsupported("Creating storage volumes from images") })
+    }
+
+    /// Creates a volume and fills it with `fill`; on failure the volume is deleted again.
+    fn create_volume_filled<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+        _fill: DataWork,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async { unsupported("Filling storage volumes") })
+    }
+
+    /// Runs `work` with the volume's data mounted on this host.
+    fn with_volume_data<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+        _work: DataWork,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async { unsupported("Access to a volume's data") })
+    }
+
+    /// Runs `work` with a snapshot's data mounted read-only on this host.
+    fn with_snapshot_data<'a>(
+        &'a self,
+        _pool: &'a PoolRef,
+        _volume: &'a VolumeSpec,
+        _snapshot: &'a str,
+        _work: DataWork,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async { unsupported("Access to a snapshot's data") })
+    }
 }

@@ -12,7 +12,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_storage.sql")];
+mod snapshots;
+
+pub use snapshots::SnapshotRow;
+
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_storage.sql"), include_str!("../migrations/0002_snapshots.sql")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -32,6 +32,20 @@ fn bind_key(pool: &PoolRef, volume: &VolumeSpec) -> BindKey {
     (pool.name.clone(), volume.project.clone(), volume.vol_type, volume.name.clone())
 }
 
+/// The bind key of a snapshot's read-only mount: its volume's, named `<volume>/<snapshot>`.
+fn snapshot_bind_key(pool: &PoolRef, volume: &VolumeSpec, snapshot: &str) -> BindKey {
+    (pool.name.clone(), volume.project.clone(), volume.vol_type, format!("{}/{snapshot}", volume.name))
+}
+
+/// A driver snapshot as the backend reports it.
+fn snapshot_state(info: &driver::SnapshotInfo) -> SnapshotState {
+    let created_at = info
+        .created_ms
+        .and_then(|ms| u64::try_from(ms).ok())
+        .map(|ms| crate::time::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)));
+    SnapshotState { name: info.name.clone(), created_at }
+}
+
 fn c_path(path: &Path) -> Result<std::ffi::CString, String> {
     std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| format!("{} contains a NUL byte", path.display()))
@@ -538,4 +552,287 @@ impl Backend for DriverBackend {
             Ok(RecoveredVolumes { volumes, warnings: list.warnings })
         })
     }
+
+    fn create_snapshot<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<SnapshotState>> {
+        Box::pin(async move {
+            let info = self.pool(pool)?.create_snapshot(&to_volume(volume), name).await.map_err(map_err)?;
+            Ok(snapshot_state(&info))
+        })
+    }
+
+    fn delete_snapshot<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            self.pool(pool)?.delete_snapshot(&to_volume(volume), name).await.map(|_| ()).map_err(map_err)
+        })
+    }
+
+    fn rename_snapshot<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        name: &'a str,
+        new_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            self.pool(pool)?.rename_snapshot(&to_volume(volume), name, new_name).await.map_err(map_err)
+        })
+    }
+
+    fn list_snapshots<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<Vec<SnapshotState>>> {
+        Box::pin(async move {
+            let list = self.pool(pool)?.list_snapshots(&to_volume(volume)).await.map_err(map_err)?;
+            Ok(list.iter().map(snapshot_state).collect())
+        })
+    }
+
+    fn restore_snapshot<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<RestoreOutcome>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            let vol = to_volume(volume);
+            // Where the volume is bound keeps its filesystem busy: unbound for the restore
+            // (the driver unmounts and mounts its own mount point), bound again afterwards.
+            let key = bind_key(pool, volume);
+            let targets =
+                self.binds.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned().unwrap_or_default();
+            let source = handle.mount_path(&vol.id);
+            let rebind = |targets: Vec<PathBuf>| async {
+                let canonical = std::fs::canonicalize(&source).unwrap_or_else(|_| source.clone());
+                let mounted = driver::host::mount_points().contains(&canonical);
+                for target in targets {
+                    if !mounted {
+                        tracing::error!(
+                            "{}: not mounted any more; not bound at {} again",
+                            volume.name,
+                            target.display()
+                        );
+                        let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(list) = binds.get_mut(&key) {
+                            list.retain(|t| *t != target);
+                        }
+                        continue;
+                    }
+                    let (src, dst) = (source.clone(), target.clone());
+                    let bound = tokio::task::spawn_blocking(move || bind_mount(&src, &dst))
+                        .await
+                        .unwrap_or_else(|err| Err(format!("the bind mount stopped: {err}")));
+                    if let Err(why) = bound {
+                        tracing::error!("{}: not bound at {} again: {why}", volume.name, target.display());
+                        let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(list) = binds.get_mut(&key) {
+                            list.retain(|t| *t != target);
+                        }
+                    }
+                }
+            };
+            let mut unbound = Vec::new();
+            for target in targets.iter().rev() {
+                let t = target.clone();
+                let result = tokio::task::spawn_blocking(move || unbind(&t))
+                    .await
+                    .unwrap_or_else(|err| Err(format!("the unmount stopped: {err}")));
+                if let Err(why) = result {
+                    rebind(unbound).await;
+                    return Err(BackendError::new(ErrorKind::InUse, why));
+                }
+                unbound.insert(0, target.clone());
+            }
+            let result = handle.restore_snapshot(&vol, name).await.map_err(map_err);
+            rebind(unbound).await;
+            let restored = result?;
+            Ok(RestoreOutcome { deleted_snapshots: restored.deleted_snapshots })
+        })
+    }
+
+    fn mount_snapshot<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        name: &'a str,
+        target: Option<&'a Path>,
+    ) -> BoxFuture<'a, BackendResult<MountInfo>> {
+        Box::pin(async move {
+            if target.is_some() && volume.content_type != ContentType::Filesystem {
+                return Err(BackendError::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "Storage volume \"{}\" is a {} volume: its snapshots have no filesystem to mount at a path (use the device)",
+                        volume.name, volume.content_type
+                    ),
+                ));
+            }
+            let handle = self.pool(pool)?;
+            let vol = to_volume(volume);
+            let mounted = handle.mount_snapshot(&vol, name).await.map_err(map_err)?;
+            let mut path = mounted.mount_path.clone();
+            if let (Some(target), Some(source)) = (target, mounted.mount_path.as_ref()) {
+                let (source, target_buf) = (source.clone(), target.to_path_buf());
+                let bound = tokio::task::spawn_blocking(move || bind_mount(&source, &target_buf))
+                    .await
+                    .unwrap_or_else(|err| Err(format!("the bind mount stopped: {err}")));
+                if let Err(why) = bound {
+                    if let Err(undo) = handle.unmount_snapshot(&vol, name).await {
+                        tracing::error!("{}/{name}: cannot undo its mount: {undo}", volume.name);
+                    }
+                    return Err(BackendError::failed(why));
+                }
+                self.binds
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(snapshot_bind_key(pool, volume, name))
+                    .or_default()
+                    .push(target.to_path_buf());
+                path = Some(target.to_path_buf());
+            }
+            Ok(MountInfo { path, device: mounted.device, users: mounted.users })
+        })
+    }
+
+    fn unmount_snapshot<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<UnmountOutcome>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            let key = snapshot_bind_key(pool, volume, name);
+            let bound = self
+                .binds
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&key)
+                .and_then(|t| t.last().cloned());
+            if let Some(target) = bound {
+                let t = target.clone();
+                tokio::task::spawn_blocking(move || unbind(&t))
+                    .await
+                    .unwrap_or_else(|err| Err(format!("the unmount stopped: {err}")))
+                    .map_err(|why| BackendError::new(ErrorKind::InUse, why))?;
+                let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(list) = binds.get_mut(&key) {
+                    list.retain(|t| *t != target);
+                    if list.is_empty() {
+                        binds.remove(&key);
+                    }
+                }
+            }
+            let outcome = handle.unmount_snapshot(&to_volume(volume), name).await.map_err(map_err)?;
+            Ok(match outcome {
+                driver::Unmounted::Unmounted => UnmountOutcome::Unmounted,
+                driver::Unmounted::StillInUse { users } => UnmountOutcome::StillInUse { users },
+                driver::Unmounted::NotMounted => UnmountOutcome::NotMounted,
+            })
+        })
+    }
+
+    fn copy_volume<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        src: &'a VolumeSpec,
+        dst: &'a VolumeSpec,
+        snapshots: bool,
+    ) -> BoxFuture<'a, BackendResult<Vec<String>>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            let report =
+                handle.copy_volume(&to_volume(src), &to_volume(dst), snapshots).await.map_err(map_err)?;
+            Ok(report.snapshots)
+        })
+    }
+
+    fn create_volume_from_snapshot<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        src: &'a VolumeSpec,
+        snapshot: &'a str,
+        dst: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            handle
+                .create_volume_from_snapshot(&to_volume(src), snapshot, &to_volume(dst))
+                .await
+                .map(|_| ())
+                .map_err(map_err)
+        })
+    }
+
+    fn create_volume_from_image<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        image: &'a VolumeSpec,
+        dst: &'a VolumeSpec,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            handle
+                .create_volume_from_image(&to_volume(image), &to_volume(dst))
+                .await
+                .map(|_| ())
+                .map_err(map_err)
+        })
+    }
+
+    fn create_volume_filled<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        fill: DataWork,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            handle.create_volume_filled(&to_volume(volume), data_fn(fill)).await.map_err(map_err)
+        })
+    }
+
+    fn with_volume_data<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        work: DataWork,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            handle.with_volume_data(&to_volume(volume), data_fn(work)).await.map_err(map_err)
+        })
+    }
+
+    fn with_snapshot_data<'a>(
+        &'a self,
+        pool: &'a PoolRef,
+        volume: &'a VolumeSpec,
+        snapshot: &'a str,
+        work: DataWork,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            let handle = self.pool(pool)?;
+            handle.with_snapshot_data(&to_volume(volume), snapshot, data_fn(work)).await.map_err(map_err)
+        })
+    }
+}
+
+/// A daemon data function as the driver's.
+fn data_fn(work: DataWork) -> driver::DataFn {
+    Box::new(move |target: &driver::DataTarget| {
+        work(&DataPaths { path: target.mount_path.clone(), device: target.device.clone() })
+    })
 }

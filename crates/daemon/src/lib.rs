@@ -20,16 +20,21 @@
 //! URLs), [`settings`] (server keys), [`time`].
 
 pub mod api;
+pub mod archive;
 pub mod backend;
+pub mod backups;
 pub mod db;
 pub mod driver_backend;
 pub mod events;
 pub mod filter;
+pub mod images;
 mod locks;
 pub mod names;
 pub mod operations;
 pub mod settings;
+pub mod snapshots;
 pub mod time;
+pub mod yaml;
 
 pub use backend::{Backend, BackendError, BackendResult, Config, ContentType, ErrorKind, VolumeType};
 pub use driver_backend::DriverBackend;
@@ -68,6 +73,10 @@ pub struct State {
     pub server_name: String,
     /// Turns true when the daemon stops: websockets and long polls end.
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// The data directory: images (`images/`) and backups (`backups/`) are kept there.
+    pub data_dir: PathBuf,
+    /// The images imported (`images/`).
+    pub images: images::Images,
 }
 
 /// Resolves once the daemon is stopping.
@@ -154,16 +163,28 @@ impl Daemon {
         }
         let server_settings = settings::from_config(&config);
         let backend = DriverBackend::new(&data_dir, &server_settings).map_err(|err| err.message)?;
-        Daemon::with_backend(
-            db,
-            Arc::new(backend),
-            options.socket.unwrap_or_else(|| data_dir.join(SOCKET_FILE)),
-        )
+        let socket = options.socket.unwrap_or_else(|| data_dir.join(SOCKET_FILE));
+        Daemon::with_backend_in(db, Arc::new(backend), socket, data_dir)
     }
 
-    /// A daemon over a database and a backend of the caller's, listening on `socket`.
+    /// A daemon over a database and a backend of the caller's, listening on `socket` (its
+    /// directory is the data directory).
     pub fn with_backend(db: Db, backend: Arc<dyn Backend>, socket: PathBuf) -> Result<Daemon, String> {
+        let data_dir = socket.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        Daemon::with_backend_in(db, backend, socket, data_dir)
+    }
+
+    /// [`Daemon::with_backend`] with its own data directory.
+    pub fn with_backend_in(
+        db: Db,
+        backend: Arc<dyn Backend>,
+        socket: PathBuf,
+        data_dir: PathBuf,
+    ) -> Result<Daemon, String> {
         let listener = bind_socket(&socket)?;
+        // Uploads and backups a stopped daemon left half-written.
+        images::Images::new(&data_dir).sweep();
+        backups::Backups::new(&data_dir).sweep();
         let (stop, shutdown) = watch::channel(false);
         let events = Events::new();
         let state = Arc::new(State {
@@ -175,6 +196,8 @@ impl Daemon {
             config_lock: tokio::sync::Mutex::new(()),
             server_name: host_name(),
             shutdown,
+            images: images::Images::new(&data_dir),
+            data_dir,
         });
         Ok(Daemon { state, listener, socket, stop })
     }
@@ -192,6 +215,8 @@ impl Daemon {
     pub async fn serve(self, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
         let Daemon { state, listener, socket, stop: stop_tx } = self;
         let router = api::router(Arc::clone(&state));
+        // Scheduled and expiring snapshots; ends with the daemon.
+        let scheduler = tokio::spawn(snapshots::run(Arc::clone(&state)));
         tracing::info!("storage daemon listening on {}", socket.display());
         let shutdown = async move {
             stop.await;
@@ -200,6 +225,7 @@ impl Daemon {
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<api::PeerInfo>())
             .with_graceful_shutdown(shutdown)
             .await;
+        scheduler.abort();
         let _ = std::fs::remove_file(&socket);
         tracing::info!("storage daemon stopped");
         served.map_err(|err| format!("the storage daemon failed: {err}"))

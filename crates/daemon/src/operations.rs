@@ -132,6 +132,27 @@ pub enum CancelError {
     NotCancellable,
 }
 
+/// What a running operation's work holds to report its progress.
+#[derive(Clone)]
+pub struct OperationHandle {
+    registry: Operations,
+    entry: Arc<Entry>,
+}
+
+impl OperationHandle {
+    pub fn id(&self) -> String {
+        self.entry.state.borrow().id.clone()
+    }
+
+    /// Replaces the operation's metadata (an `operation` event carries it) while it runs.
+    pub fn set_metadata(&self, metadata: Value) {
+        if self.entry.state.borrow().is_final() {
+            return;
+        }
+        self.registry.publish(&self.entry, |op| op.metadata = metadata);
+    }
+}
+
 #[derive(Clone)]
 pub struct Operations {
     entries: Arc<Mutex<HashMap<String, Arc<Entry>>>>,
@@ -169,6 +190,16 @@ impl Operations {
     where
         F: Future<Output = WorkResult> + Send + 'static,
     {
+        self.start_with(spec, move |_| work)
+    }
+
+    /// [`Operations::start`] for work that reports its progress: `make` gets the operation's
+    /// handle and answers the work.
+    pub fn start_with<M, F>(&self, spec: OperationSpec, make: M) -> Operation
+    where
+        M: FnOnce(OperationHandle) -> F,
+        F: Future<Output = WorkResult> + Send + 'static,
+    {
         let now = crate::time::now();
         let op = Operation {
             id: uuid::Uuid::new_v4().to_string(),
@@ -198,6 +229,7 @@ impl Operations {
             op.status = status::name(status::RUNNING).into();
             op.may_cancel = spec.cancellable;
         });
+        let work = make(OperationHandle { registry: self.clone(), entry: Arc::clone(&entry) });
         let registry = self.clone();
         tokio::spawn(async move {
             let outcome = tokio::select! {

@@ -335,7 +335,12 @@ fn check_volume_key(key: &str, name: &str, value: &str, scope: VolumeKeyScope) -
                 check_bool(key, value)
             }
         }
-        "snapshots.expiry" | "snapshots.expiry.manual" | "snapshots.pattern" | "snapshots.schedule" => Ok(()),
+        "snapshots.expiry" | "snapshots.expiry.manual" | "snapshots.pattern" | "snapshots.schedule" => {
+            match crate::schedule::check_key(name, value) {
+                Some(Err(why)) => Err(Error::invalid(key, value, why)),
+                _ => Ok(()),
+            }
+        }
         "initial.uid" | "initial.gid" => {
             if value.is_empty() || value.parse::<u32>().is_ok() {
                 Ok(())

@@ -27,6 +27,8 @@
 //! pool, volume and recovery operations, the LINSTOR calls and the mount table.
 
 pub mod config;
+mod copy;
+mod data;
 mod driver;
 pub mod error;
 pub mod host;
@@ -35,17 +37,23 @@ mod mounts;
 mod placement;
 mod pool;
 mod recover;
+pub mod schedule;
 pub mod size;
+mod snapshot_mount;
+pub mod snapshots;
 pub mod undo;
 pub mod volume;
 mod volumes;
 
 pub use config::Config;
+pub use copy::{CopyReport, COPY_DEADLINE};
+pub use data::{DataFn, DataTarget};
 pub use driver::{host_name, Driver, DriverInfo, DriverSettings, INFO};
 pub use error::{Error, Result};
 pub use host::{Filesystem, HostError, HostOps, RealHost};
 pub use mounts::MountRefs;
 pub use pool::{Pool, PoolResources, RecoveredPool};
 pub use recover::{RecoveredVolume, VolumeList};
+pub use snapshots::{Restored, SnapshotInfo, AUX_SNAPSHOT_MAP};
 pub use volume::{ContentType, Volume, VolumeId, VolumeType};
 pub use volumes::{Mounted, Unmounted};

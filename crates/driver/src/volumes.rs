@@ -55,7 +55,7 @@ pub enum Unmounted {
 }
 
 /// 32 random lowercase hex characters, from the kernel's random source.
-fn random_hex() -> Result<String> {
+pub(crate) fn random_hex() -> Result<String> {
     let mut bytes = [0u8; 16];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
@@ -63,12 +63,12 @@ fn random_hex() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn split_options(options: Option<&String>) -> Vec<String> {
+pub(crate) fn split_options(options: Option<&String>) -> Vec<String> {
     options.map(|o| o.split_whitespace().map(str::to_string).collect()).unwrap_or_default()
 }
 
 /// Removes an empty directory (never one with content: it may be a mount point).
-fn remove_empty_dir(dir: &Path) -> std::result::Result<(), String> {
+pub(crate) fn remove_empty_dir(dir: &Path) -> std::result::Result<(), String> {
     match std::fs::remove_dir(dir) {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -88,11 +88,11 @@ impl Pool {
         self.pool_dir().join(id.vol_type.as_str()).join(id.storage_name())
     }
 
-    async fn find(&self, id: &VolumeId) -> Result<Option<ResourceDefinition>> {
+    pub(crate) async fn find(&self, id: &VolumeId) -> Result<Option<ResourceDefinition>> {
         self.shared.find_rd(self.resource_group(), &self.aux_name(id), id.vol_type, true).await
     }
 
-    async fn require(&self, id: &VolumeId) -> Result<ResourceDefinition> {
+    pub(crate) async fn require(&self, id: &VolumeId) -> Result<ResourceDefinition> {
         self.find(id).await?.ok_or_else(|| Error::NotFound {
             what: format!(
                 "{id} in storage pool \"{}\" (no LINSTOR resource definition of group {} has {AUX_NAME}={})",
@@ -130,7 +130,7 @@ impl Pool {
     }
 
     /// The volume's filesystem: `block.filesystem`, else what the device holds.
-    async fn filesystem_of(&self, volume: &Volume, device: Option<&Path>) -> Result<Filesystem> {
+    pub(crate) async fn filesystem_of(&self, volume: &Volume, device: Option<&Path>) -> Result<Filesystem> {
         if let Some(value) = volume.config.get(KEY_FILESYSTEM).filter(|v| !v.is_empty()) {
             return Filesystem::parse(value)
                 .ok_or_else(|| Error::invalid(KEY_FILESYSTEM, value, "must be ext4, xfs or btrfs"));
@@ -155,7 +155,7 @@ impl Pool {
     }
 
     /// The properties a volume's resource definition carries from its config and identity.
-    fn rd_props(&self, volume: &Volume) -> Result<Props> {
+    pub(crate) fn rd_props(&self, volume: &Volume) -> Result<Props> {
         let mut props = config::linstor_props(&volume.config)?;
         props.insert(AUX_NAME.to_string(), self.aux_name(&volume.id));
         props.insert(AUX_TYPE.to_string(), volume.id.vol_type.as_str().to_string());
@@ -295,7 +295,7 @@ impl Pool {
         Ok(())
     }
 
-    async fn unmount_path(&self, path: &Path) -> Result<()> {
+    pub(crate) async fn unmount_path(&self, path: &Path) -> Result<()> {
         let target = path.to_path_buf();
         self.shared
             .host_retrying(move |h| h.unmount(&target))
@@ -454,7 +454,7 @@ impl Pool {
     }
 
     /// Mounts the filesystem of `device` on `path` unless it is mounted there already.
-    async fn mount_filesystem(&self, volume: &Volume, device: &Path, path: &Path) -> Result<()> {
+    pub(crate) async fn mount_filesystem(&self, volume: &Volume, device: &Path, path: &Path) -> Result<()> {
         let target = path.to_path_buf();
         let already = self
             .shared

@@ -442,7 +442,8 @@ impl LoopDevices for KernelLoops {
 /// Splits sysfs's `backing_file` into the path and whether the kernel marked it ` (deleted)`.
 /// Errors of sysfs reads that mean the device was detached (or removed) while being read.
 fn device_went_away(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::NotFound || matches!(err.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO))
+    err.kind() == io::ErrorKind::NotFound
+        || matches!(err.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO))
 }
 
 pub fn parse_backing_file(raw: &[u8]) -> (PathBuf, bool) {

@@ -44,11 +44,19 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct Answer {
     pub metadata: Value,
     pub etag: Option<String>,
+    /// The finished operation, when the answer was an operation's (its `resources` name what
+    /// it made).
+    pub operation: Option<Value>,
 }
 
 impl Daemon {
     pub fn new(socket: PathBuf) -> Daemon {
         Daemon { socket }
+    }
+
+    /// The daemon's socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
     }
 
     fn connect(&self) -> std::result::Result<UnixStream, String> {
@@ -83,7 +91,11 @@ impl Daemon {
                 let operation = envelope["operation"].as_str().unwrap_or_default().to_string();
                 self.wait(&operation)
             }
-            _ => Ok(Answer { metadata: envelope["metadata"].clone(), etag: header(&headers, "etag") }),
+            _ => Ok(Answer {
+                metadata: envelope["metadata"].clone(),
+                etag: header(&headers, "etag"),
+                operation: None,
+            }),
         }
     }
 
@@ -99,7 +111,9 @@ impl Daemon {
         let answer = self.request("GET", &format!("{operation}/wait?timeout=-1"), None, None)?;
         let op = &answer.metadata;
         match op["status"].as_str() {
-            Some("Success") => Ok(Answer { metadata: op["metadata"].clone(), etag: None }),
+            Some("Success") => {
+                Ok(Answer { metadata: op["metadata"].clone(), etag: None, operation: Some(op.clone()) })
+            }
             _ => Err(op["err"].as_str().filter(|e| !e.is_empty()).unwrap_or("the operation failed").into()),
         }
     }

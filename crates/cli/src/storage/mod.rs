@@ -1,9 +1,12 @@
 //! `strand storage`: Incus's storage commands over the storage daemon's unix socket.
 
 pub(crate) mod client;
+mod copy;
 pub mod default_pool;
 pub(crate) mod format;
 mod pools;
+mod snapshots;
+pub(crate) mod transfer;
 mod volumes;
 
 use client::Daemon;

@@ -21,7 +21,17 @@ pub enum VolumeCommand {
         description: Option<String>,
         #[arg(long, default_value = "default")]
         project: String,
+        /// Make the (container or virtual-machine) volume from this image of `strand image
+        /// import` (fingerprint, or a unique prefix of 12 characters or more).
+        #[arg(long)]
+        image: Option<String>,
     },
+    /// Copy a volume (with its snapshots unless --volume-only): `copy POOL/VOL POOL/NEW`.
+    Copy(super::copy::CopyArgs),
+    /// Export a custom volume and its snapshots to a backup file: `export POOL VOL FILE`.
+    Export(super::copy::ExportArgs),
+    /// Import a backup file as a new custom volume: `import POOL FILE [NAME]`.
+    Import(super::copy::ImportArgs),
     /// List the volumes of a pool.
     #[command(visible_alias = "ls")]
     List {
@@ -102,6 +112,9 @@ pub enum VolumeCommand {
         #[arg(long, default_value = "default")]
         project: String,
     },
+    /// Manage the snapshots of a volume.
+    #[command(subcommand)]
+    Snapshot(super::snapshots::SnapshotCommand),
     /// Print the block device of a volume (its stable path; a filesystem volume's too).
     Path {
         pool: String,
@@ -127,6 +140,10 @@ impl VolumeCommand {
             | VolumeCommand::Mount { pool, volume, .. }
             | VolumeCommand::Unmount { pool, volume, .. }
             | VolumeCommand::Path { pool, volume, .. } => (Some(pool), Some(volume)),
+            VolumeCommand::Snapshot(command) => command.names(),
+            VolumeCommand::Copy(args) => (args.source.split('/').next(), None),
+            VolumeCommand::Export(args) => (Some(&args.pool), Some(&args.volume)),
+            VolumeCommand::Import(args) => (Some(&args.pool), None),
         }
     }
 }
@@ -135,7 +152,7 @@ impl VolumeCommand {
 const TYPES: [&str; 4] = ["custom", "container", "virtual-machine", "image"];
 
 /// A volume argument: `NAME` (custom) or `TYPE/NAME`.
-fn split_volume(arg: &str) -> Result<(&str, &str)> {
+pub(super) fn split_volume(arg: &str) -> Result<(&str, &str)> {
     match arg.split_once('/') {
         Some((kind, name)) => {
             let kind = TYPES.iter().find(|t| **t == kind).ok_or_else(|| {
@@ -150,7 +167,7 @@ fn split_volume(arg: &str) -> Result<(&str, &str)> {
     }
 }
 
-fn with_project(path: String, project: &str) -> String {
+pub(super) fn with_project(path: String, project: &str) -> String {
     if project == "default" {
         path
     } else {
@@ -176,10 +193,21 @@ fn sub_path(pool: &str, volume: &str, project: &str, sub: &str) -> Result<String
 
 pub fn run(daemon: &Daemon, command: VolumeCommand) -> Result<()> {
     match command {
-        VolumeCommand::Create { pool, volume, config, content_type, description, project } => {
+        VolumeCommand::Create { pool, volume, config, content_type, description, project, image } => {
             let (kind, name) = split_volume(&volume)?;
             let config: Map<String, Value> =
                 parse_assignments_list(&config)?.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+            if let Some(image) = image {
+                return super::copy::create_from_image(
+                    daemon,
+                    &pool,
+                    &volume,
+                    &image,
+                    config,
+                    description,
+                    &project,
+                );
+            }
             let content_type = content_type.unwrap_or_default();
             let body = json!({"name": name, "type": kind, "content_type": content_type,
                               "config": config, "description": description.unwrap_or_default()});
@@ -247,6 +275,10 @@ pub fn run(daemon: &Daemon, command: VolumeCommand) -> Result<()> {
             )?;
             Ok(())
         }
+        VolumeCommand::Snapshot(command) => super::snapshots::run(daemon, command),
+        VolumeCommand::Copy(args) => super::copy::copy(daemon, args),
+        VolumeCommand::Export(args) => super::copy::export(daemon, args),
+        VolumeCommand::Import(args) => super::copy::import(daemon, args),
         VolumeCommand::Path { pool, volume, project } => {
             let answer = daemon.get(&sub_path(&pool, &volume, &project, "path")?)?;
             let meta = &answer.metadata;

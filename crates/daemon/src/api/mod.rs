@@ -3,12 +3,16 @@
 //! Incus envelope, including the framework's own errors (unknown route `404 not found`, a
 //! method without handler `501 not implemented`, bad bodies `400`).
 
+pub mod backups;
+pub mod copies;
 pub mod events;
+pub mod images;
 pub mod operations;
 pub mod pools;
 pub mod recover;
 pub mod response;
 pub mod server;
+pub mod snapshots;
 pub mod volumes;
 
 use crate::events::Requestor;
@@ -26,7 +30,7 @@ use std::sync::Arc;
 pub use response::{Async, Sync};
 
 /// Largest request body accepted.
-const BODY_LIMIT: usize = 4 << 20;
+pub(crate) const BODY_LIMIT: usize = 4 << 20;
 
 /// The caller on the unix socket (from `SO_PEERCRED`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -182,6 +186,8 @@ async fn not_implemented() -> ApiError {
 
 /// The whole API.
 pub fn router(state: Arc<State>) -> Router {
+    // Volume creates with a source (copies, images) or a backup body are answered here.
+    let sourced = axum::middleware::from_fn_with_state(Arc::clone(&state), copies::intercept);
     let volume = "/1.0/storage-pools/{pool}/volumes/{vol_type}/{name}";
     Router::new()
         .route("/", get(server::root))
@@ -196,11 +202,16 @@ pub fn router(state: Arc<State>) -> Router {
             get(pools::get).put(pools::put).patch(pools::patch).delete(pools::delete),
         )
         .route("/1.0/storage-pools/{pool}/resources", get(pools::resources))
-        .route("/1.0/storage-pools/{pool}/volumes", get(volumes::list_all).post(volumes::create_untyped))
+        .route(
+            "/1.0/storage-pools/{pool}/volumes",
+            get(volumes::list_all).post(volumes::create_untyped).layer(sourced.clone()),
+        )
         .route(
             "/1.0/storage-pools/{pool}/volumes/{vol_type}",
-            get(volumes::list_typed).post(volumes::create_typed),
+            get(volumes::list_typed).post(volumes::create_typed).layer(sourced),
         )
+        .route("/1.0/images", get(images::list).post(images::create))
+        .route("/1.0/images/{fingerprint}", get(images::get).delete(images::delete))
         .route(
             volume,
             get(volumes::get)
@@ -213,6 +224,23 @@ pub fn router(state: Arc<State>) -> Router {
         .route(&format!("{volume}/mount"), axum::routing::post(volumes::mount))
         .route(&format!("{volume}/unmount"), axum::routing::post(volumes::unmount))
         .route(&format!("{volume}/path"), get(volumes::path))
+        .route(&format!("{volume}/backups"), get(backups::list).post(backups::create))
+        .route(
+            &format!("{volume}/backups/{{backup}}"),
+            get(backups::get).post(backups::post).delete(backups::delete),
+        )
+        .route(&format!("{volume}/backups/{{backup}}/export"), get(backups::export))
+        .route(&format!("{volume}/snapshots"), get(snapshots::list).post(snapshots::create))
+        .route(
+            &format!("{volume}/snapshots/{{snapshot}}"),
+            get(snapshots::get)
+                .put(snapshots::put)
+                .patch(snapshots::patch)
+                .post(snapshots::post)
+                .delete(snapshots::delete),
+        )
+        .route(&format!("{volume}/snapshots/{{snapshot}}/mount"), axum::routing::post(snapshots::mount))
+        .route(&format!("{volume}/snapshots/{{snapshot}}/unmount"), axum::routing::post(snapshots::unmount))
         .route("/1.0/strand/recover", axum::routing::post(recover::post))
         .method_not_allowed_fallback(not_implemented)
         .fallback(not_found)

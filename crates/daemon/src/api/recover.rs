@@ -229,6 +229,7 @@ async fn recover_volumes(
                 &row.project,
                 requestor,
             );
+            crate::snapshots::recover_rows(state, &pool_ref, &row).await;
         }
         entry.status = RECOVERED.into();
         report.volumes.push(entry);

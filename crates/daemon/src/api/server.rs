@@ -42,6 +42,24 @@ pub const API_EXTENSIONS: &[&str] = &[
     "strand_storage_volume_types",
     // Strand's own: `POST /1.0/strand/recover`.
     "strand_recover",
+    // Volume snapshots: routes, restore, expiry (`expires_at`, `snapshots.expiry`,
+    // `snapshots.expiry.manual`) and `snapshots.schedule`.
+    "storage_api_volume_snapshots",
+    "custom_volume_snapshot_expiry",
+    "snapshot_manual_expiry",
+    "volume_snapshot_scheduling",
+    // Strand's own: read-only mount and unmount of a snapshot on the daemon's host.
+    "strand_storage_volume_snapshot_mount",
+    // Copies in a pool (`source.type` `copy`, snapshots unless `volume_only`; rename).
+    "storage_api_local_volume_handling",
+    // Custom volume backups: create, list, rename, delete, export; import of a backup file.
+    "custom_volume_backup",
+    "backup_override_name",
+    "backup_compression_algorithm",
+    // Strand's own: the image store (`/1.0/images` takes the image file as its body) and
+    // instance volumes from its images (`source.type` `image`).
+    "strand_images",
+    "strand_storage_volume_from_image",
 ];
 
 pub async fn root() -> Sync {

@@ -78,7 +78,7 @@ fn etag(row: &VolumeRow) -> String {
     etag_of(&json!([row.name, row.vol_type.as_str(), row.config]))
 }
 
-fn url_of(row: &VolumeRow) -> String {
+pub(crate) fn url_of(row: &VolumeRow) -> String {
     volume_url(&row.pool, row.vol_type.as_str(), &row.name, &row.project)
 }
 
@@ -105,7 +105,7 @@ async fn full(state: &State, pool: &PoolRow, row: &VolumeRow) -> StorageVolumeFu
     StorageVolumeFull {
         volume: render(state, row),
         backups: Vec::new(),
-        snapshots: Vec::new(),
+        snapshots: super::snapshots::listed(state, row),
         state: volume_state,
     }
 }
@@ -205,7 +205,7 @@ pub async fn create_typed(
 
 /// The content type of a new volume: the one asked for, else its type's default. Containers
 /// hold a filesystem, virtual machines a block device; ISO volumes are made by importing a file.
-fn content_type_of(vol_type: VolumeType, asked: &str) -> ApiResult<ContentType> {
+pub(crate) fn content_type_of(vol_type: VolumeType, asked: &str) -> ApiResult<ContentType> {
     let content_type = match asked {
         "" if vol_type == VolumeType::VirtualMachine => ContentType::Block,
         "" => ContentType::Filesystem,
@@ -234,7 +234,7 @@ fn content_type_of(vol_type: VolumeType, asked: &str) -> ApiResult<ContentType> 
 /// Checks a new volume's name for its type: instance names are host names (letters, digits
 /// and `-`, 63 characters at most, not starting with a digit or `-`, as Incus's instance
 /// names); image volumes are named by their image's SHA-256 fingerprint.
-fn check_name_of(vol_type: VolumeType, name: &str) -> ApiResult<()> {
+pub(crate) fn check_name_of(vol_type: VolumeType, name: &str) -> ApiResult<()> {
     check_volume_name(name)?;
     let why = match vol_type {
         VolumeType::Custom => None,
@@ -438,11 +438,13 @@ async fn update(
     let pool_row = pools::load(state, pool)?;
     let row = state.db.volume(&key)?.ok_or_else(not_found)?;
     check_if_match(headers, &etag(&row))?;
-    if let Some(snapshot) = body.restore.as_deref().filter(|s| !s.is_empty()) {
-        return Err(ApiError::bad_request(format!(
-            "Cannot restore snapshot \"{snapshot}\": storage volume snapshots are not supported yet"
-        )));
-    }
+    // A restore first; config and description change only when the body has a config.
+    let row = match body.restore.as_deref().filter(|s| !s.is_empty()) {
+        Some(snapshot) => {
+            crate::snapshots::restore_locked(state, &pool_row, &row, snapshot, &ctx.requestor()).await?
+        }
+        None => row,
+    };
     if !merge && body.config.is_none() {
         return Ok(Sync::empty());
     }
@@ -577,6 +579,8 @@ pub async fn delete(
     if !render(&state, &row).used_by.is_empty() {
         return Err(ApiError::bad_request("The storage volume is still in use"));
     }
+    // Its snapshots first (LINSTOR keeps a definition that has snapshots).
+    crate::snapshots::remove_all_locked(&state, &pool_row, &row, &ctx.requestor()).await?;
     state.backend.delete_volume(&pool_row.pool_ref(), &row.spec()).await?;
     state.db.delete_volume(&key)?;
     state.events.lifecycle(
