@@ -14,256 +14,12 @@
 //! directory is unmounted, detached and removed.
 
 use linstor_client::ListOpts;
+mod support;
+
 use serde_json::Value;
-use std::net::TcpStream;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const STRAND: &str = env!("CARGO_BIN_EXE_strand");
-
-fn have_tool(tool: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/sbin", "/usr/sbin"].iter().map(PathBuf::from))
-        .any(|dir| dir.join(tool).is_file())
-}
-
-fn unavailable() -> Option<String> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("strand up needs root (loop devices, mkfs, mount)".into());
-    }
-    if !Path::new("/dev/loop-control").exists() {
-        return Some("no /dev/loop-control (the loop module is not loaded)".into());
-    }
-    for (tool, package) in [("mkfs.ext4", "e2fsprogs"), ("mkfs.xfs", "xfsprogs"), ("tar", "tar")] {
-        if !have_tool(tool) {
-            return Some(format!("{tool} is missing (install {package})"));
-        }
-    }
-    None
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success: {self:#?}");
-        self
-    }
-
-    #[track_caller]
-    fn fails(self, fragment: &str) -> Run {
-        assert_ne!(self.code, 0, "expected a failure: {self:#?}");
-        assert!(self.stderr.contains(fragment), "the error does not say {fragment:?}: {self:#?}");
-        self
-    }
-
-    fn line(&self) -> String {
-        self.stdout.trim().to_string()
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.stdout))
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
-}
-
-struct Up {
-    dir: PathBuf,
-    child: Option<Child>,
-    port: u16,
-    node: String,
-}
-
-impl Up {
-    fn start(tag: &str) -> Option<Up> {
-        if let Some(why) = unavailable() {
-            eprintln!("skipping {tag}: {why}");
-            return None;
-        }
-        let dir = std::env::temp_dir().join(format!("strand-copies-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("test directory");
-        let node = format!("cp-{tag}-{}", std::process::id());
-        let mut up = Up { dir, child: None, port: free_port(), node };
-        let log = std::fs::File::create(up.dir.join("up.log")).expect("log");
-        let child = Command::new(STRAND)
-            .args(["up", "--listen", &format!("127.0.0.1:{}", up.port), "--node-name", &up.node])
-            .arg("--data-dir")
-            .arg(up.data())
-            .arg("--dev-dir")
-            .arg(up.dir.join("dev"))
-            .env_remove("STRAND_DIR")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start strand up");
-        up.child = Some(child);
-        let socket = up.data().join("unix.socket");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", up.port)).is_err() || UnixStream::connect(&socket).is_err() {
-            let exited = up.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
-            assert!(exited.is_none(), "strand up exited: {}", up.log());
-            assert!(started.elapsed() < Duration::from_secs(90), "strand up did not start: {}", up.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(up)
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.join("data")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("up.log")).unwrap_or_default()
-    }
-
-    fn strand(&self, args: &[&str]) -> Run {
-        let out = Command::new(STRAND)
-            .args(args)
-            .env("STRAND_DIR", self.data())
-            .env("STRAND_LOG", "warn")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run strand");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn storage(&self, args: &[&str]) -> Run {
-        let mut all = vec!["storage"];
-        all.extend_from_slice(args);
-        self.strand(&all)
-    }
-
-    fn client(&self) -> (tokio::runtime::Runtime, linstor_client::Client) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let client = linstor_client::Client::new(&format!("127.0.0.1:{}", self.port)).expect("client");
-        (rt, client)
-    }
-
-    /// Mounts a volume (or a snapshot) and answers where.
-    fn mount(&self, pool: &str, volume: &str, snapshot: Option<&str>) -> PathBuf {
-        let run = match snapshot {
-            Some(snap) => self.storage(&["volume", "snapshot", "mount", pool, volume, snap]),
-            None => self.storage(&["volume", "mount", pool, volume]),
-        };
-        PathBuf::from(run.ok().line())
-    }
-
-    fn unmount(&self, pool: &str, volume: &str, snapshot: Option<&str>) {
-        match snapshot {
-            Some(snap) => self.storage(&["volume", "snapshot", "unmount", pool, volume, snap]).ok(),
-            None => self.storage(&["volume", "unmount", pool, volume]).ok(),
-        };
-    }
-
-    fn delete_everything(&self) {
-        if self.child.is_none() {
-            return;
-        }
-        let pools: Value =
-            serde_json::from_str(&self.storage(&["list", "--format", "json"]).stdout).unwrap_or(Value::Null);
-        for pool in pools.as_array().map(Vec::as_slice).unwrap_or_default() {
-            let name = pool["name"].as_str().unwrap_or_default();
-            let volumes: Value =
-                serde_json::from_str(&self.storage(&["volume", "list", name, "--format", "json"]).stdout)
-                    .unwrap_or(Value::Null);
-            for volume in volumes.as_array().map(Vec::as_slice).unwrap_or_default() {
-                let id = format!(
-                    "{}/{}",
-                    volume["type"].as_str().unwrap_or_default(),
-                    volume["name"].as_str().unwrap_or_default()
-                );
-                for _ in 0..4 {
-                    if self.storage(&["volume", "unmount", name, &id]).code != 0 {
-                        break;
-                    }
-                }
-                let _ = self.storage(&["volume", "delete", name, &id]);
-            }
-            let _ = self.storage(&["delete", name]);
-        }
-        let (rt, client) = self.client();
-        rt.block_on(async {
-            if let Ok(rds) = client.resource_definition_list(&ListOpts::new()).await {
-                for rd in rds {
-                    if let Ok(snaps) = client.snapshot_list(&rd.name).await {
-                        for s in snaps {
-                            let _ = client.snapshot_delete(&rd.name, &s.name, &[]).await;
-                        }
-                    }
-                    let _ = client.resource_definition_delete(&rd.name).await;
-                }
-            }
-        });
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: kill(2) on our own child's pid.
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut found: Vec<PathBuf> = text
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(4))
-        .map(|m| PathBuf::from(m.replace("\\040", " ")))
-        .filter(|m| m.starts_with(dir))
-        .collect();
-    found.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
-    found
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("strand up log:\n{}", self.log());
-        }
-        self.delete_everything();
-        self.stop();
-        for _ in 0..5 {
-            for point in mounts_under(&self.dir) {
-                let _ = Command::new("umount").arg(&point).stderr(Stdio::null()).status();
-            }
-            for (device, _) in testbed::loops_under(&self.dir) {
-                let _ = Command::new("losetup").args(["-d", &device]).stderr(Stdio::null()).status();
-            }
-            if mounts_under(&self.dir).is_empty() && testbed::loops_under(&self.dir).is_empty() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use std::process::{Command, Stdio};
+use support::*;
 
 fn checksum(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().expect("sha256sum");
@@ -426,8 +182,8 @@ fn copies_alone_with_snapshots_and_from_a_snapshot() {
         up.unmount("default", &src, None);
     }
     // Refusals: an existing target, a missing source.
-    up.storage(&["volume", "copy", "default/src-xfs", "default/full-xfs"]).fails("already exists");
-    up.storage(&["volume", "copy", "default/nothing", "default/new"]).fails("not found");
+    up.storage(&["volume", "copy", "default/src-xfs", "default/full-xfs"]).fails_saying("already exists");
+    up.storage(&["volume", "copy", "default/nothing", "default/new"]).fails_saying("not found");
 }
 
 /// An Incus unified image: `metadata.yaml` and `rootfs/`, gzip-compressed.
@@ -523,12 +279,12 @@ fn twenty_containers_from_one_image_at_once() {
         .status()
         .expect("tar");
     assert!(ok.success());
-    up.strand(&["image", "import", evil.to_str().expect("path")]).fails("absolute path");
+    up.strand(&["image", "import", evil.to_str().expect("path")]).fails_saying("absolute path");
     let listed = up.strand(&["image", "list"]).ok().stdout;
     assert_eq!(listed.matches(&fp[..12]).count(), 1, "{listed}");
     assert_eq!(listed.lines().filter(|l| l.starts_with("| ")).count(), 2, "only one image: {listed}");
     up.storage(&["volume", "create", "default", "container/x", "--image", &"0".repeat(64)])
-        .fails("not found");
+        .fails_saying("not found");
 
     // A disk image for virtual machines (qcow2).
     if have_tool("qemu-img") {
@@ -546,7 +302,7 @@ fn twenty_containers_from_one_image_at_once() {
         let vm_fp = up.strand(&["image", "import", qcow2.to_str().expect("path")]).ok().line();
         up.storage(&["volume", "create", "default", "virtual-machine/v1", "--image", &vm_fp]).ok();
         up.storage(&["volume", "create", "default", "container/wrong", "--image", &vm_fp])
-            .fails("virtual-machine image");
+            .fails_saying("virtual-machine image");
         up.mount("default", "virtual-machine/v1", None);
         let device = device_of(&up, "default", "virtual-machine/v1");
         let mut head = vec![0u8; 4 << 20];
@@ -613,7 +369,7 @@ fn export_then_import_into_another_pool() {
     // Into the second pool, under its own name and another one.
     up.storage(&["volume", "import", "second", file.to_str().expect("path")]).ok();
     up.storage(&["volume", "import", "second", file.to_str().expect("path"), "again"]).ok();
-    up.storage(&["volume", "import", "second", file.to_str().expect("path")]).fails("already exists");
+    up.storage(&["volume", "import", "second", file.to_str().expect("path")]).fails_saying("already exists");
     for name in ["vol", "again"] {
         assert_eq!(snapshot_names(&up, "second", name), ["first", "second"]);
         for (snap, sums) in &want {
@@ -665,7 +421,8 @@ fn export_then_import_into_another_pool() {
         .status()
         .expect("tar");
     assert!(ok.success());
-    up.storage(&["volume", "import", "second", junk.to_str().expect("path"), "junk"]).fails("index.yaml");
+    up.storage(&["volume", "import", "second", junk.to_str().expect("path"), "junk"])
+        .fails_saying("index.yaml");
     let listed = up.storage(&["volume", "list", "second", "--format", "json"]).ok().json();
     assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
 }

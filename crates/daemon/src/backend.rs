@@ -105,38 +105,8 @@ impl fmt::Display for VolumeType {
     }
 }
 
-/// Incus content types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ContentType {
-    Filesystem,
-    Block,
-    Iso,
-}
-
-impl ContentType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContentType::Filesystem => "filesystem",
-            ContentType::Block => "block",
-            ContentType::Iso => "iso",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ContentType> {
-        match text {
-            "filesystem" => Some(ContentType::Filesystem),
-            "block" => Some(ContentType::Block),
-            "iso" => Some(ContentType::Iso),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for ContentType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Incus content types: the driver's.
+pub use driver::ContentType;
 
 /// A pool as the daemon keeps it: the backend gets its name and (effective) config.
 #[derive(Debug, Clone, PartialEq, Eq)]
