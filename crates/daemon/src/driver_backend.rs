@@ -168,7 +168,35 @@ fn to_volume(spec: &VolumeSpec) -> driver::Volume {
     }
 }
 
+fn unmount_outcome(outcome: driver::Unmounted) -> UnmountOutcome {
+    match outcome {
+        driver::Unmounted::Unmounted => UnmountOutcome::Unmounted,
+        driver::Unmounted::StillInUse { users } => UnmountOutcome::StillInUse { users },
+        driver::Unmounted::NotMounted => UnmountOutcome::NotMounted,
+    }
+}
+
 impl DriverBackend {
+    /// Undoes the last extra mount (the path a user asked for) of `key`, if there is one.
+    async fn release_bind(&self, key: &BindKey) -> BackendResult<()> {
+        let bound =
+            self.binds.lock().unwrap_or_else(|p| p.into_inner()).get(key).and_then(|t| t.last().cloned());
+        let Some(target) = bound else { return Ok(()) };
+        let t = target.clone();
+        tokio::task::spawn_blocking(move || unbind(&t))
+            .await
+            .unwrap_or_else(|err| Err(format!("the unmount stopped: {err}")))
+            .map_err(|why| BackendError::new(ErrorKind::InUse, why))?;
+        let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = binds.get_mut(key) {
+            list.retain(|t| *t != target);
+            if list.is_empty() {
+                binds.remove(key);
+            }
+        }
+        Ok(())
+    }
+
     /// A backend whose volumes are mounted under `state_dir/storage-pools/` and which talks
     /// to LINSTOR with `settings` (nothing is contacted yet).
     pub fn new(state_dir: &Path, settings: &ServerSettings) -> BackendResult<DriverBackend> {
@@ -472,33 +500,8 @@ impl Backend for DriverBackend {
     ) -> BoxFuture<'a, BackendResult<UnmountOutcome>> {
         Box::pin(async move {
             let handle = self.pool(pool)?;
-            let key = bind_key(pool, volume);
-            let bound = self
-                .binds
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&key)
-                .and_then(|t| t.last().cloned());
-            if let Some(target) = bound {
-                let t = target.clone();
-                tokio::task::spawn_blocking(move || unbind(&t))
-                    .await
-                    .unwrap_or_else(|err| Err(format!("the unmount stopped: {err}")))
-                    .map_err(|why| BackendError::new(ErrorKind::InUse, why))?;
-                let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(list) = binds.get_mut(&key) {
-                    list.retain(|t| *t != target);
-                    if list.is_empty() {
-                        binds.remove(&key);
-                    }
-                }
-            }
-            let outcome = handle.unmount_volume(&to_volume(volume), false).await.map_err(map_err)?;
-            Ok(match outcome {
-                driver::Unmounted::Unmounted => UnmountOutcome::Unmounted,
-                driver::Unmounted::StillInUse { users } => UnmountOutcome::StillInUse { users },
-                driver::Unmounted::NotMounted => UnmountOutcome::NotMounted,
-            })
+            self.release_bind(&bind_key(pool, volume)).await?;
+            Ok(unmount_outcome(handle.unmount_volume(&to_volume(volume), false).await.map_err(map_err)?))
         })
     }
 
@@ -714,33 +717,8 @@ impl Backend for DriverBackend {
     ) -> BoxFuture<'a, BackendResult<UnmountOutcome>> {
         Box::pin(async move {
             let handle = self.pool(pool)?;
-            let key = snapshot_bind_key(pool, volume, name);
-            let bound = self
-                .binds
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&key)
-                .and_then(|t| t.last().cloned());
-            if let Some(target) = bound {
-                let t = target.clone();
-                tokio::task::spawn_blocking(move || unbind(&t))
-                    .await
-                    .unwrap_or_else(|err| Err(format!("the unmount stopped: {err}")))
-                    .map_err(|why| BackendError::new(ErrorKind::InUse, why))?;
-                let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(list) = binds.get_mut(&key) {
-                    list.retain(|t| *t != target);
-                    if list.is_empty() {
-                        binds.remove(&key);
-                    }
-                }
-            }
-            let outcome = handle.unmount_snapshot(&to_volume(volume), name).await.map_err(map_err)?;
-            Ok(match outcome {
-                driver::Unmounted::Unmounted => UnmountOutcome::Unmounted,
-                driver::Unmounted::StillInUse { users } => UnmountOutcome::StillInUse { users },
-                driver::Unmounted::NotMounted => UnmountOutcome::NotMounted,
-            })
+            self.release_bind(&snapshot_bind_key(pool, volume, name)).await?;
+            Ok(unmount_outcome(handle.unmount_snapshot(&to_volume(volume), name).await.map_err(map_err)?))
         })
     }
 
