@@ -1,5 +1,5 @@
 //! Spawning and deploying a 1 GiB FILE_THIN volume through the API (`strand up`), against the
-//! floor: `truncate` and `losetup` run by hand on the same filesystem.
+//! floor: `truncate` and `losetup` run by hand on the same filesystem as the pool's files.
 
 use crate::http::Http;
 use crate::process::{free_addr, release_loops_under, Strand, TempDir};
@@ -71,9 +71,10 @@ pub fn run(binary: &Path) -> Result<(), String> {
     if let Some(err) = failure {
         return Err(err);
     }
-    drop(strand);
 
-    let floor_dir = dir.0.join("floor");
+    // Next to the pool's files: the XFS image of `strand up`, or the data directory itself
+    // where it has reflink.
+    let floor_dir = dir.0.join("data").join("pools").join("floor");
     std::fs::create_dir_all(&floor_dir).map_err(|e| e.to_string())?;
     let mut floor_failure = None;
     let mut i = 0;
@@ -87,6 +88,8 @@ pub fn run(binary: &Path) -> Result<(), String> {
         }
     });
     release_loops_under(&floor_dir);
+    let _ = std::fs::remove_dir_all(&floor_dir);
+    drop(strand);
     if let Some(err) = floor_failure {
         return Err(err);
     }

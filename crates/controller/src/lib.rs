@@ -136,8 +136,9 @@ impl Controller {
 
     /// Pushes the desired state to each node in `nodes`, concurrently.
     pub async fn sync_nodes(&self, nodes: &TouchedNodes) -> ApiCallRcList {
-        let syncs =
-            nodes.iter().map(|node| async move { (node, self.satellites.sync(node, || self.state()).await) });
+        let syncs = nodes
+            .iter()
+            .map(|node| async move { (node, self.satellites.sync(node, || self.state(), false).await) });
         let outcomes = futures_util::future::join_all(syncs).await;
         let state = self.state();
         let mut answer = Vec::new();

@@ -4,7 +4,9 @@
 //!
 //! The controller always sends a node's *whole* desired state; the satellite converges to it
 //! (creating, resizing and removing what differs) and answers with everything it observes.
-//! Both directions are idempotent, so a lost message is repaired by the next one.
+//! Both directions are idempotent, so a lost message is repaired by the next one. Whether the
+//! satellite re-checks everything or only what changed is a matter of cost, not of meaning
+//! ([`DesiredState::incremental`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +27,11 @@ pub struct DesiredState {
     /// answered in [`Observed::ops`] for as long as it stays in the desired state.
     #[serde(default)]
     pub rollbacks: Vec<RollbackSpec>,
+    /// Sent with the changes of a call: the satellite may take volumes whose spec is the one
+    /// it verified last time through a quick check instead of the whole convergence. Unset on
+    /// a full sync (connect, reconnect): everything is checked and swept.
+    #[serde(default)]
+    pub incremental: bool,
 }
 
 /// A storage pool with a backing store on this node.

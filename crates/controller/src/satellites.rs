@@ -121,8 +121,9 @@ impl Satellites {
     }
 
     /// Pushes the current desired state of `node` (from `state()`, read under the node's lock)
-    /// and records what the node reports.
-    pub async fn sync(&self, node: &NameKey, state: impl Fn() -> Arc<State>) -> SyncOutcome {
+    /// and records what the node reports. A full sync has the node check everything; otherwise
+    /// it may take what it verified before and did not change through a quick check.
+    pub async fn sync(&self, node: &NameKey, state: impl Fn() -> Arc<State>, full: bool) -> SyncOutcome {
         let Some(link) = self.link(node).filter(|link| link.is_connected()) else {
             return SyncOutcome::NotConnected;
         };
@@ -130,7 +131,7 @@ impl Satellites {
         let _guard = lock.lock().await;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let started = std::time::Instant::now();
-        let desired = desired_state(&state(), node, generation);
+        let desired = DesiredState { incremental: !full, ..desired_state(&state(), node, generation) };
         let answer = tokio::time::timeout(APPLY_TIMEOUT, link.apply(desired)).await;
         tracing::debug!("apply to {node}: {:.2} ms", started.elapsed().as_secs_f64() * 1000.0);
         match answer {
@@ -184,7 +185,7 @@ pub fn desired_state(state: &State, node: &NameKey, generation: u64) -> DesiredS
         }
     }
     let (snapshots, rollbacks) = crate::ops::snapshots::desired_snapshot_work(state, node);
-    DesiredState { node_name, generation, storage_pools, volumes, snapshots, rollbacks }
+    DesiredState { node_name, generation, storage_pools, volumes, snapshots, rollbacks, incremental: false }
 }
 
 /// Nodes whose desired state a set of changed objects concerns.

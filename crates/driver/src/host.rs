@@ -190,7 +190,7 @@ fn package_of(tool: &str) -> &'static str {
 /// Runs `tool` with `args`; exit codes in `ok_codes` count as success.
 fn run_with(tool: &str, args: &[&str], ok_codes: &[i32]) -> Result<String, HostError> {
     let command = format!("{tool} {}", args.join(" "));
-    tracing::debug!("running {command}");
+    let started = std::time::Instant::now();
     let output =
         Command::new(tool).args(args).stdin(Stdio::null()).env("LC_ALL", "C").output().map_err(|err| {
             match err.kind() {
@@ -200,6 +200,7 @@ fn run_with(tool: &str, args: &[&str], ok_codes: &[i32]) -> Result<String, HostE
                 _ => HostError::Io { what: format!("cannot run {tool}"), source: err },
             }
         })?;
+    tracing::debug!("ran {command} in {:.2} ms", started.elapsed().as_secs_f64() * 1000.0);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     match output.status.code() {
         Some(code) if ok_codes.contains(&code) => Ok(stdout),

@@ -164,8 +164,8 @@ impl Pool {
         Ok(props)
     }
 
-    /// Creates a volume: spawns its resource definition (definitions only), sets its
-    /// properties, places it, makes its filesystem(s) here and detaches again. On failure the
+    /// Creates a volume: spawns its resource definition with its properties and places it (one
+    /// LINSTOR call), makes its filesystem(s) here and detaches again. On failure the
     /// resource definition and the mount directory are removed.
     pub async fn create_volume(&self, volume: &Volume) -> Result<()> {
         self.validate_volume(volume)?;
@@ -200,28 +200,16 @@ impl Pool {
         undo.push(format!("delete resource definition {rd}"), move || async move {
             shared.delete_rd(&rd_name).await.map(|_| ()).map_err(|e| e.to_string())
         });
+        // One call: the definition is made with its identity and size properties, then placed.
+        let mut props = self.rd_props(volume)?;
+        props.insert(PROP_EXACT_SIZE.to_string(), "true".to_string());
         let spawn = ResourceGroupSpawn {
             resource_definition_name: Some(rd.to_string()),
             volume_sizes: sizes.iter().map(|b| size::to_kib(*b)).collect(),
-            definitions_only: Some(true),
+            resource_definition_props: props,
             ..Default::default()
         };
-        self.shared.client.resource_group_spawn(self.resource_group(), &spawn).await.map_err(
-            Error::linstor(format!("Unable to spawn from resource group {}", self.resource_group())),
-        )?;
-        self.shared
-            .modify_rd(
-                rd,
-                self.rd_props(volume)?,
-                Vec::new(),
-                "Could not set properties on the resource definition",
-            )
-            .await?;
-        let exact: Props = [(PROP_EXACT_SIZE.to_string(), "true".to_string())].into();
-        self.shared
-            .modify_rd(rd, exact, Vec::new(), "Could not set exact size on the resource definition")
-            .await?;
-        if let Err(err) = self.shared.client.resource_autoplace(rd, &Default::default()).await {
+        if let Err(err) = self.shared.client.resource_group_spawn(self.resource_group(), &spawn).await {
             if err.is(FAIL_NOT_ENOUGH_NODES) {
                 let size_kib = sizes.iter().map(|b| size::to_kib(*b)).sum::<i64>();
                 let size_kib = u64::try_from(size_kib).unwrap_or(0);
@@ -230,7 +218,10 @@ impl Pool {
                     .placement_error(&volume.id, self.name(), self.config(), size_kib, &err)
                     .await);
             }
-            return Err(Error::linstor(format!("Unable to deploy resource {rd}"))(err));
+            return Err(Error::linstor(format!(
+                "Unable to spawn from resource group {}",
+                self.resource_group()
+            ))(err));
         }
         if filesystem_volume {
             let fs_volume = if volume.is_vm_block() { volume.config_filesystem() } else { volume.clone() };

@@ -923,9 +923,6 @@ fn a_failure_at_any_step_of_create_leaves_nothing() {
     }
     let faults = [
         Fault::Linstor("POST", "v1/resource-groups/*/spawn", 1),
-        Fault::Linstor("PUT", "v1/resource-definitions/*", 1),
-        Fault::Linstor("PUT", "v1/resource-definitions/*", 2),
-        Fault::Linstor("POST", "v1/resource-definitions/*/autoplace", 1),
         Fault::Linstor("POST", "v1/resource-definitions/*/resources/*/make-available", 1),
         Fault::Linstor("GET", "v1/resource-definitions/*/resources/*/volumes", 1),
         Fault::Host("mkfs", 1),

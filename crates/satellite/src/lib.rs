@@ -16,7 +16,7 @@
 //! - [`layers`]: which layers (STORAGE, DRBD) this node serves.
 //! - [`reconcile`]: the convergence rules, written next to the code that keeps them; the rules
 //!   of snapshots (`<rsc>_<vlmnr:05>_<snap>.img`), rollback, restore and clone are in its
-//!   `snapshots` module.
+//!   `snapshots` module, those of incremental runs in its `incremental` module.
 //! - [`action`]: results that say whether anything changed.
 //! - [`server`]: the TCP server a remote controller talks to (`strand satellite`).
 

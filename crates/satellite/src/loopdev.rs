@@ -142,6 +142,14 @@ pub struct LoopDevice {
     pub minor: u32,
 }
 
+/// What a bound device says of itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceStatus {
+    pub backing: FileId,
+    pub size_bytes: u64,
+    pub autoclear: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoopError {
     #[error("{op} {}: {source}", path.display())]
@@ -169,8 +177,9 @@ pub trait LoopDevices: Send + Sync {
     fn scan(&self) -> Result<Vec<LoopDevice>, LoopError>;
     /// One device re-read from sysfs; `None` when it is not bound.
     fn get(&self, number: u32) -> Result<Option<LoopDevice>, LoopError>;
-    /// The identity of the file `dev` is attached to; `None` when it is no longer bound.
-    fn backing_id(&self, dev: &LoopDevice) -> Result<Option<FileId>, LoopError>;
+    /// The identity of the file `dev` is attached to and the device's size, asked of the
+    /// device itself; `None` when it is no longer bound.
+    fn status(&self, dev: &LoopDevice) -> Result<Option<DeviceStatus>, LoopError>;
     /// Attaches `file` to a new loop device, with direct I/O where the filesystem allows it.
     /// Callers look for an existing device first: this always binds a new one.
     fn attach(&self, file: &Path) -> Result<LoopDevice, LoopError>;
@@ -246,19 +255,19 @@ impl KernelLoops {
 
     fn read_sys(&self, number: u32) -> io::Result<Option<LoopDevice>> {
         let base = self.sys_loop(number);
-        let backing = match fs::read(base.join("loop/backing_file")) {
+        let backing = match read_attribute(&base.join("loop/backing_file")) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
         let (backing_file, backing_deleted) = parse_backing_file(&backing);
-        let flag = |name: &str| -> io::Result<bool> {
-            Ok(fs::read_to_string(base.join("loop").join(name))?.trim() == "1")
+        let text = |path: PathBuf| -> io::Result<String> {
+            Ok(String::from_utf8_lossy(&read_attribute(&path)?).trim().to_string())
         };
-        let autoclear = flag("autoclear")?;
-        let direct_io = flag("dio")?;
-        let sectors: u64 = fs::read_to_string(base.join("size"))?.trim().parse().unwrap_or(0);
-        let (major, minor) = parse_devnum(&fs::read_to_string(base.join("dev"))?).unwrap_or((0, 0));
+        let autoclear = text(base.join("loop/autoclear"))? == "1";
+        let direct_io = text(base.join("loop/dio"))? == "1";
+        let sectors: u64 = text(base.join("size"))?.parse().unwrap_or(0);
+        let (major, minor) = parse_devnum(&text(base.join("dev"))?).unwrap_or((0, 0));
         Ok(Some(LoopDevice {
             number,
             path: self.dev.join(format!("loop{number}")),
@@ -270,6 +279,30 @@ impl KernelLoops {
             major,
             minor,
         }))
+    }
+
+    /// A device just configured for `file`, described from its open descriptor.
+    fn describe(
+        &self,
+        dev: &fs::File,
+        number: u32,
+        path: &Path,
+        file: &Path,
+    ) -> Result<LoopDevice, LoopError> {
+        use std::os::unix::fs::MetadataExt;
+        let info = self.get_status(dev, path)?.ok_or(LoopError::Vanished { device: path.to_path_buf() })?;
+        let rdev = dev.metadata().map_err(io_err("stat", path))?.rdev();
+        Ok(LoopDevice {
+            number,
+            path: path.to_path_buf(),
+            backing_file: file.to_path_buf(),
+            backing_deleted: false,
+            autoclear: info.lo_flags & LO_FLAGS_AUTOCLEAR != 0,
+            direct_io: info.lo_flags & LO_FLAGS_DIRECT_IO != 0,
+            size_bytes: block_device_size_of(dev).map_err(io_err("BLKGETSIZE64 on", path))?,
+            major: libc::major(rdev),
+            minor: libc::minor(rdev),
+        })
     }
 
     fn get_status(&self, dev: &fs::File, path: &Path) -> Result<Option<LoopInfo64>, LoopError> {
@@ -348,13 +381,19 @@ impl LoopDevices for KernelLoops {
         }
     }
 
-    fn backing_id(&self, dev: &LoopDevice) -> Result<Option<FileId>, LoopError> {
+    fn status(&self, dev: &LoopDevice) -> Result<Option<DeviceStatus>, LoopError> {
         let f = match sys::open_with(&dev.path, false, 0) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err("open", &dev.path)(e)),
         };
-        Ok(self.get_status(&f, &dev.path)?.map(|i| FileId { dev: i.lo_device, ino: i.lo_inode }))
+        let Some(info) = self.get_status(&f, &dev.path)? else { return Ok(None) };
+        let size_bytes = block_device_size_of(&f).map_err(io_err("BLKGETSIZE64 on", &dev.path))?;
+        Ok(Some(DeviceStatus {
+            backing: FileId { dev: info.lo_device, ino: info.lo_inode },
+            size_bytes,
+            autoclear: info.lo_flags & LO_FLAGS_AUTOCLEAR != 0,
+        }))
     }
 
     fn attach(&self, file: &Path) -> Result<LoopDevice, LoopError> {
@@ -369,7 +408,7 @@ impl LoopDevices for KernelLoops {
             if !self.configure(&dev, &dev_path, &backing, file)? {
                 continue;
             }
-            let mut found = self.get(number)?.ok_or(LoopError::Vanished { device: dev_path.clone() })?;
+            let mut found = self.describe(&dev, number, &dev_path, file)?;
             if !found.direct_io {
                 // LOOP_CONFIGURE may fall back to buffered I/O silently; ask once more, and
                 // stay buffered where the filesystem refuses (EINVAL).
@@ -439,13 +478,22 @@ impl LoopDevices for KernelLoops {
     }
 }
 
-/// Splits sysfs's `backing_file` into the path and whether the kernel marked it ` (deleted)`.
+/// A sysfs attribute: the kernel produces it whole, at most a page, in the first read.
+fn read_attribute(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = vec![0; 4096];
+    let n = fs::File::open(path)?.read(&mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
 /// Errors of sysfs reads that mean the device was detached (or removed) while being read.
 fn device_went_away(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::NotFound
         || matches!(err.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO))
 }
 
+/// Splits sysfs's `backing_file` into the path and whether the kernel marked it ` (deleted)`.
 pub fn parse_backing_file(raw: &[u8]) -> (PathBuf, bool) {
     use std::os::unix::ffi::OsStrExt;
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);

@@ -20,8 +20,11 @@
 //! - Snapshots, rollbacks, restores and clones: the rules are in [`snapshots`]. The sweep
 //!   removes snapshot files (exact naming only) that are not desired and keeps desired ones,
 //!   so snapshots are found again after a restart and go with their snapshot.
+//! - Incremental runs (a push after a call): only what changed is converged, unchanged
+//!   volumes get a quick check; the rules are in `incremental`.
 //! - `observe` runs the same code with every change switched off.
 
+mod incremental;
 mod snapshots;
 
 use crate::action::{Change, ChangeKind, DeleteAction};
@@ -34,6 +37,7 @@ use crate::provider::{ProviderKind, ProviderSupport, StorageProvider, VolumeFile
 use crate::sys::FileId;
 use crate::usage::{Mounts, Usage};
 use controller::link::{DesiredState, Observed, PoolReport, VolumeReport, VolumeSpec};
+use incremental::{Plan, Verified, VerifiedVolume, VolumeKey};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -62,6 +66,8 @@ pub(crate) struct Memory {
     /// Results of one-shot operations by id (`None` = success), for as long as the desired
     /// state names them.
     ops: HashMap<String, Option<String>>,
+    /// What the last apply verified, when it all came out healthy (see [`incremental`]).
+    verified: Option<Verified>,
 }
 
 /// The result of [`crate::Satellite::converge`]: the report, and what was changed.
@@ -86,14 +92,17 @@ struct Run<'a> {
     host: &'a Host,
     memory: &'a mut Memory,
     apply: bool,
-    /// Bound loop devices, kept current as devices are attached and detached.
-    scan: Result<Vec<LoopDevice>, String>,
+    /// Bound loop devices, read on first need and kept current as devices are attached and
+    /// detached. A run that only creates new volumes never needs it.
+    scan: Option<Result<Vec<LoopDevice>, String>>,
     /// Backing file identity per device number, asked at most once per run.
     ids: HashMap<u32, Option<FileId>>,
     mounts: Mounts,
     changes: Vec<Change>,
     /// Why a snapshot could not be taken in this run, by (resource, volume number, snapshot).
     snapshot_errors: HashMap<(String, i32, String), String>,
+    /// The volumes found healthy in this run.
+    verified: HashMap<VolumeKey, VerifiedVolume>,
 }
 
 fn key(name: &str) -> String {
@@ -143,19 +152,29 @@ pub(crate) fn run(
         return Applied { observed, changes: Vec::new() };
     }
 
+    let last = if apply { memory.verified.take() } else { None };
+    let mut plan = last.and_then(|last| Plan::new(last, desired, !memory.copies.is_empty()));
+    let started = std::time::Instant::now();
     let mut run = Run {
         host,
         memory,
         apply,
-        scan: host.loops.scan().map_err(|e| format!("cannot list loop devices: {e}")),
+        scan: None,
         ids: HashMap::new(),
         mounts: Mounts::read(),
         changes: Vec::new(),
         snapshot_errors: HashMap::new(),
+        verified: HashMap::new(),
     };
     let pools = run.pools(desired, &providers, &mut observed.storage_pools);
-    let leftovers = if apply { run.sweep(desired, &pools) } else { Vec::new() };
-    if apply {
+    let leftovers = match &mut plan {
+        Some(plan) => {
+            plan.take_removed().into_iter().filter_map(|v| run.remove_verified(v, &pools)).collect()
+        }
+        None if apply => run.sweep(desired, &pools),
+        None => Vec::new(),
+    };
+    if apply && plan.is_none() {
         // Snapshots first: they capture the data as it was when they were asked for.
         run.take_snapshots(desired, &pools);
         run.rollbacks(desired, &pools);
@@ -172,16 +191,36 @@ pub(crate) fn run(
             ));
             continue;
         }
-        observed.volumes.push(run.volume(spec, &pools, &layers));
+        let key = (spec.resource.clone(), spec.volume_number);
+        let rechecked =
+            plan.as_mut().and_then(|p| p.take_unchanged(&key)).and_then(|v| run.recheck(v, &pools));
+        observed.volumes.push(match rechecked {
+            Some(report) => report,
+            None => run.volume(spec, &pools, &layers),
+        });
     }
-    if apply {
+    if apply && plan.is_none() {
         run.sweep_links();
     }
     observed.volumes.extend(leftovers);
-    observed.snapshots = run.snapshot_reports(desired, &pools);
+    observed.snapshots = match &plan {
+        Some(plan) => plan.snapshot_reports(),
+        None => run.snapshot_reports(desired, &pools),
+    };
     observed.ops = run.op_results(desired);
     for change in &run.changes {
         tracing::info!(node = node_name, "{change}");
+    }
+    tracing::debug!(
+        node = node_name,
+        incremental = plan.is_some(),
+        "run took {:.2} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    if apply {
+        let full_at = plan.as_ref().map_or(started, Plan::full_at);
+        let verified = std::mem::take(&mut run.verified);
+        run.memory.verified = incremental::verified_after(desired, &observed, verified, full_at);
     }
     Applied { observed, changes: run.changes }
 }
@@ -284,8 +323,8 @@ impl Run<'_> {
         if let Some(id) = self.ids.get(&dev.number) {
             return *id;
         }
-        let id = match self.host.loops.backing_id(dev) {
-            Ok(id) => id,
+        let id = match self.host.loops.status(dev) {
+            Ok(status) => status.map(|s| s.backing),
             Err(e) => {
                 tracing::warn!(device = %dev.path.display(), error = %e, "cannot read loop device status");
                 None
@@ -295,12 +334,26 @@ impl Run<'_> {
         id
     }
 
-    fn devices(&self) -> Vec<LoopDevice> {
-        self.scan.clone().unwrap_or_default()
+    /// Every bound loop device; an error when they cannot be listed.
+    fn scan(&mut self) -> Result<&mut Vec<LoopDevice>, String> {
+        let loops = &self.host.loops;
+        let scan = self
+            .scan
+            .get_or_insert_with(|| loops.scan().map_err(|e| format!("cannot list loop devices: {e}")));
+        scan.as_mut().map_err(|e| e.clone())
+    }
+
+    fn devices(&mut self) -> Vec<LoopDevice> {
+        self.scan().map(|devices| devices.clone()).unwrap_or_default()
+    }
+
+    /// The scan as far as it was read: changes need not be recorded in a scan not yet made.
+    fn scanned(&mut self) -> Option<&mut Vec<LoopDevice>> {
+        self.scan.as_mut().and_then(|scan| scan.as_mut().ok())
     }
 
     fn forget(&mut self, number: u32) {
-        if let Ok(scan) = &mut self.scan {
+        if let Some(scan) = self.scanned() {
             scan.retain(|d| d.number != number);
         }
         self.ids.remove(&number);
@@ -349,7 +402,7 @@ impl Run<'_> {
     /// have gone but could not.
     fn sweep(&mut self, desired: &DesiredState, pools: &HashMap<String, Pool>) -> Vec<VolumeReport> {
         let mut leftovers = Vec::new();
-        if self.scan.is_err() {
+        if self.scan().is_err() {
             // Without the list of loop devices nothing can be detached safely.
             return leftovers;
         }
@@ -510,36 +563,35 @@ impl Run<'_> {
                 if let Some(report) = self.volume_from_source(spec, provider, dir, pools) {
                     return report;
                 }
-                let result = if self.apply { self.converge_volume(spec, provider, dir) } else { Ok(()) };
-                let mut report = self.observe_volume(spec, provider, dir);
+                let result = if self.apply { self.converge_volume(spec, provider, dir) } else { Ok(None) };
+                let fresh = result.as_ref().ok().cloned().flatten();
+                let mut report = self.observe_volume(spec, provider, dir, fresh);
                 if let Err(e) = result {
                     report.error = Some(e);
+                    self.verified.remove(&(spec.resource.clone(), spec.volume_number));
                 }
                 report
             }
         }
     }
 
-    /// Brings one volume to its desired state.
+    /// Brings one volume to its desired state; answers the device of a volume created now.
     fn converge_volume(
         &mut self,
         spec: &VolumeSpec,
         provider: &FileProvider,
         dir: &Path,
-    ) -> Result<(), String> {
+    ) -> Result<Option<LoopDevice>, String> {
         let (rsc, nr) = (spec.resource.as_str(), spec.volume_number);
         naming::validate(rsc, nr)?;
         let size = desired_size(spec)?;
-        if let Err(e) = &self.scan {
-            return Err(e.clone());
-        }
         let subject = format!("volume {rsc}/{nr}");
         let path = volume_path(dir, rsc, nr);
         let file = match provider.stat_volume(&path).map_err(|e| e.to_string())? {
             None => {
                 let file = provider.create_volume(&path, size).map_err(|e| e.to_string())?;
                 self.change(&subject, ChangeKind::VolumeCreated { size_kib: spec.size_kib });
-                return self.finish_new_volume(&subject, spec, file);
+                return self.finish_new_volume(&subject, spec, file).map(Some);
             }
             Some(file) if file.size_bytes != size => {
                 provider.resize_volume(&path, size).map_err(|e| e.to_string())?;
@@ -555,35 +607,35 @@ impl Run<'_> {
             Some(file) => file,
         };
         let dev = self.ensure_attached(&subject, &file, rsc, nr)?;
-        self.ensure_device(&subject, spec, dev).map(|_| ())
+        self.ensure_device(&subject, spec, dev).map(|_| None)
     }
 
-    /// Attaches and links a volume file created in this run; undoes everything on failure.
+    /// Attaches and links a volume file created in this run (no device can hold it yet);
+    /// undoes everything on failure.
     fn finish_new_volume(
         &mut self,
         subject: &str,
         spec: &VolumeSpec,
         file: VolumeFile,
-    ) -> Result<(), String> {
+    ) -> Result<LoopDevice, String> {
         let (rsc, nr) = (spec.resource.as_str(), spec.volume_number);
         let mut attached = None;
         let result = (|| {
-            let dev = self.ensure_attached(subject, &file, rsc, nr)?;
+            let dev = self.attach(subject, &file)?;
             attached = Some(dev.clone());
             self.ensure_device(subject, spec, dev)
         })();
-        if let Err(e) = result {
+        if result.is_err() {
             if let Some(dev) = attached {
                 if let Err(de) = self.detach(subject, &dev, Some(file.id)) {
                     tracing::warn!(device = %dev.path.display(), error = %de, "undo: cannot detach");
-                    return Err(e);
+                    return result;
                 }
             }
             let _ = self.host.links.remove(rsc, nr);
             let _ = std::fs::remove_file(&file.path);
-            return Err(e);
         }
-        Ok(())
+        result
     }
 
     /// Size and link of an attached volume device.
@@ -604,7 +656,7 @@ impl Run<'_> {
                 ));
             }
             dev.size_bytes = now;
-            if let Ok(scan) = &mut self.scan {
+            if let Some(scan) = self.scanned() {
                 for d in scan.iter_mut().filter(|d| d.number == dev.number) {
                     d.size_bytes = now;
                 }
@@ -629,6 +681,8 @@ impl Run<'_> {
         rsc: &str,
         nr: i32,
     ) -> Result<LoopDevice, String> {
+        // Without the list of devices, a device already holding the file would go unseen.
+        self.scan()?;
         let found = self.attached_to(file);
         if let Some(keep) = self.preferred(&found, rsc, nr) {
             for extra in found.iter().filter(|d| d.number != keep.number) {
@@ -649,20 +703,32 @@ impl Run<'_> {
             }
             return Ok(keep);
         }
+        self.attach(subject, file)
+    }
+
+    /// Attaches `file` to a new loop device.
+    fn attach(&mut self, subject: &str, file: &VolumeFile) -> Result<LoopDevice, String> {
         let dev = self.host.loops.attach(&file.path).map_err(|e| e.to_string())?;
         self.change(subject, ChangeKind::Attached { device: dev.path.display().to_string() });
         // The number may have been in the scan already, bound to a file since detached by
         // someone else.
         self.forget(dev.number);
         self.ids.insert(dev.number, Some(file.id));
-        if let Ok(scan) = &mut self.scan {
+        if let Some(scan) = self.scanned() {
             scan.push(dev.clone());
         }
         Ok(dev)
     }
 
-    /// The report of one volume of a FILE pool, from what is on the host now.
-    fn observe_volume(&mut self, spec: &VolumeSpec, provider: &FileProvider, dir: &Path) -> VolumeReport {
+    /// The report of one volume of a FILE pool, from what is on the host now. `fresh` is the
+    /// device of a volume created in this run: its only one, as it was just made.
+    fn observe_volume(
+        &mut self,
+        spec: &VolumeSpec,
+        provider: &FileProvider,
+        dir: &Path,
+        fresh: Option<LoopDevice>,
+    ) -> VolumeReport {
         let (rsc, nr) = (spec.resource.as_str(), spec.volume_number);
         let mut report = failed_volume(spec, String::new());
         let size = match naming::validate(rsc, nr).and_then(|()| desired_size(spec)) {
@@ -676,10 +742,16 @@ impl Run<'_> {
             Err(e) => return failed_volume(spec, e.to_string()),
         };
         report.allocated_size_kib = (file.allocated_bytes / 1024) as i64;
-        let found = self.attached_to(&file);
-        let dev = self
-            .preferred(&found, rsc, nr)
-            .and_then(|d| self.host.loops.get(d.number).ok().flatten().or(Some(d)));
+        let (found, dev) = match fresh {
+            Some(dev) => (vec![dev.clone()], Some(dev)),
+            None => {
+                let found = self.attached_to(&file);
+                let dev = self
+                    .preferred(&found, rsc, nr)
+                    .and_then(|d| self.host.loops.get(d.number).ok().flatten().or(Some(d)));
+                (found, dev)
+            }
+        };
         let Some(dev) = dev else {
             report.error = Some(format!("{} is not attached to a loop device", path.display()));
             return report;
@@ -715,7 +787,14 @@ impl Run<'_> {
         if found.len() > 1 {
             problems.push(format!("the volume file is attached {} times", found.len()));
         }
-        report.error = if problems.is_empty() { None } else { Some(problems.join("; ")) };
+        if problems.is_empty() {
+            report.error = None;
+            let verified =
+                VerifiedVolume { spec: spec.clone(), report: report.clone(), device: dev, file: file.id };
+            self.verified.insert((rsc.to_string(), nr), verified);
+        } else {
+            report.error = Some(problems.join("; "));
+        }
         report
     }
 
@@ -729,7 +808,7 @@ impl Run<'_> {
             }
         };
         // Without a complete list of loop devices no link can be judged stale.
-        let Ok(scan) = self.scan.clone() else { return };
+        let Ok(scan) = self.scan().cloned() else { return };
         for link in links {
             let expected = volume_file_name(&link.resource, link.volume_number);
             let valid = scan.iter().any(|d| {

@@ -1,13 +1,14 @@
-//! Whether a volume's block device is in use: mounted, held open exclusively (a filesystem, a
-//! VM, device-mapper or DRBD on top), or claimed by a holder in sysfs.
+//! Whether a volume's block device is in use: mounted, or held open exclusively (a filesystem,
+//! a VM, device-mapper, md or DRBD on top).
 //!
 //! The exclusive-open probe is the one the kernel itself uses to refuse a second mount: an
-//! `open(O_RDONLY|O_EXCL)` that fails with `EBUSY`. It is held for a moment only.
+//! `open(O_RDONLY|O_EXCL)` that fails with `EBUSY`. It is held for a moment only. A holder in
+//! sysfs (`holders/`) always claims its device exclusively, so the probe covers holders too.
 
 use crate::loopdev::{parse_devnum, LoopDevice};
 use std::collections::HashSet;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The block devices (major, minor) that back a mount, from one read of mountinfo.
 #[derive(Debug, Clone, Default)]
@@ -36,33 +37,18 @@ pub trait Usage: Send + Sync {
     fn in_use(&self, dev: &LoopDevice, mounts: &Mounts) -> bool;
 }
 
-#[derive(Debug, Clone)]
-pub struct KernelUsage {
-    sys_block: PathBuf,
-}
-
-impl Default for KernelUsage {
-    fn default() -> Self {
-        KernelUsage { sys_block: PathBuf::from("/sys/block") }
-    }
-}
+#[derive(Debug, Clone, Default)]
+pub struct KernelUsage;
 
 impl KernelUsage {
     pub fn new() -> KernelUsage {
-        KernelUsage::default()
+        KernelUsage
     }
 }
 
 impl Usage for KernelUsage {
     fn in_use(&self, dev: &LoopDevice, mounts: &Mounts) -> bool {
-        if mounts.contains(dev.major, dev.minor) {
-            return true;
-        }
-        let holders = self.sys_block.join(format!("loop{}", dev.number)).join("holders");
-        if std::fs::read_dir(holders).map(|mut d| d.next().is_some()).unwrap_or(false) {
-            return true;
-        }
-        held_exclusively(&dev.path)
+        mounts.contains(dev.major, dev.minor) || held_exclusively(&dev.path)
     }
 }
 

@@ -437,11 +437,11 @@ impl LoopDevices for NoAttach {
     fn get(&self, n: u32) -> Result<Option<satellite::loopdev::LoopDevice>, satellite::loopdev::LoopError> {
         self.0.get(n)
     }
-    fn backing_id(
+    fn status(
         &self,
         dev: &satellite::loopdev::LoopDevice,
-    ) -> Result<Option<satellite::FileId>, satellite::loopdev::LoopError> {
-        self.0.backing_id(dev)
+    ) -> Result<Option<satellite::loopdev::DeviceStatus>, satellite::loopdev::LoopError> {
+        self.0.status(dev)
     }
     fn attach(&self, _: &Path) -> Result<satellite::loopdev::LoopDevice, satellite::loopdev::LoopError> {
         Err(satellite::loopdev::LoopError::NoFreeDevice(0))

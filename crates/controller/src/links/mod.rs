@@ -215,7 +215,7 @@ impl Controller {
 /// Pushes the full desired state to `node` and records how it went.
 async fn full_sync(weak: Weak<Controller>, node: NameKey, name: String) {
     let Some(ctl) = weak.upgrade() else { return };
-    match ctl.satellites.sync(&node, || ctl.state()).await {
+    match ctl.satellites.sync(&node, || ctl.state(), true).await {
         SyncOutcome::Applied => tracing::info!("satellite '{name}' is online"),
         SyncOutcome::NotConnected => {}
         SyncOutcome::Failed(message) => {

@@ -159,9 +159,7 @@ impl Run<'_> {
                 dir.display()
             ));
         }
-        if let Err(e) = &self.scan {
-            return Err(e.clone());
-        }
+        self.scan()?;
         let volume = volume_path(dir, rsc, nr);
         self.flush_volume(provider, &volume)?;
         let tmp = temp_path(&target);
@@ -267,9 +265,7 @@ impl Run<'_> {
     ) -> Result<(), String> {
         naming::validate(rsc, nr)?;
         naming::validate_snapshot(snap)?;
-        if let Err(e) = &self.scan {
-            return Err(e.clone());
-        }
+        self.scan()?;
         let (provider, dir) = self.pool_dir(pools, pool)?;
         let source = snapshot_path(dir, rsc, nr, snap);
         if !source.is_file() {
