@@ -325,3 +325,17 @@ async fn clone_and_restore_carry_their_source_until_made() {
     assert!(restored.volumes.iter().all(|v| v.source.is_none()), "cleared once made");
     assert!(ctl.delete_snapshot("vol", "s0", &[]).await.iter().all(|rc| !rc.is_error()));
 }
+
+#[tokio::test]
+async fn pushes_after_calls_are_incremental_and_full_syncs_are_not() {
+    let tmp = TempDb::new("incremental");
+    let sat = FakeSatellite::new(true);
+    let ctl = controller(&tmp.path(), &sat, true);
+    let node = NameKey::new(NODE);
+    ctl.satellites.sync(&node, || ctl.state(), true).await;
+    assert!(!sat.last().incremental, "a full sync has the satellite check everything");
+    let answer =
+        ctl.create_snapshot("vol", linstor_api::Snapshot { name: "s1".into(), ..Default::default() }).await;
+    assert!(!linstor_api::rc::has_error(&answer), "{answer:#?}");
+    assert!(sat.last().incremental, "the push of a call's changes is incremental");
+}
