@@ -84,6 +84,14 @@ fn unbind(target: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs a blocking mount call off the async threads.
+async fn off_thread(
+    what: &str,
+    op: impl FnOnce() -> Result<(), String> + Send + 'static,
+) -> Result<(), String> {
+    tokio::task::spawn_blocking(op).await.unwrap_or_else(|err| Err(format!("the {what} stopped: {err}")))
+}
+
 struct Current {
     settings: ServerSettings,
     /// Made on first use.
@@ -183,18 +191,44 @@ impl DriverBackend {
             self.binds.lock().unwrap_or_else(|p| p.into_inner()).get(key).and_then(|t| t.last().cloned());
         let Some(target) = bound else { return Ok(()) };
         let t = target.clone();
-        tokio::task::spawn_blocking(move || unbind(&t))
+        off_thread("unmount", move || unbind(&t))
             .await
-            .unwrap_or_else(|err| Err(format!("the unmount stopped: {err}")))
             .map_err(|why| BackendError::new(ErrorKind::InUse, why))?;
+        self.forget_bind(key, &target);
+        Ok(())
+    }
+
+    fn forget_bind(&self, key: &BindKey, target: &Path) {
         let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(list) = binds.get_mut(key) {
-            list.retain(|t| *t != target);
+            list.retain(|t| t != target);
             if list.is_empty() {
                 binds.remove(key);
             }
         }
-        Ok(())
+    }
+
+    /// Binds the driver's mount (`mounted`) at `target`, the path a user asked for, and
+    /// records it under `key`. Answers the path to report: `target` once bound, else the
+    /// driver's own mount path.
+    async fn bind_requested(
+        &self,
+        key: BindKey,
+        mounted: Option<&Path>,
+        target: Option<&Path>,
+    ) -> Result<Option<PathBuf>, String> {
+        let (Some(target), Some(source)) = (target, mounted) else {
+            return Ok(mounted.map(Path::to_path_buf));
+        };
+        let (src, dst) = (source.to_path_buf(), target.to_path_buf());
+        off_thread("bind mount", move || bind_mount(&src, &dst)).await?;
+        self.binds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_default()
+            .push(target.to_path_buf());
+        Ok(Some(target.to_path_buf()))
     }
 
     /// A backend whose volumes are mounted under `state_dir/storage-pools/` and which talks
@@ -469,27 +503,15 @@ impl Backend for DriverBackend {
             let handle = self.pool(pool)?;
             let vol = to_volume(volume);
             let mounted = handle.mount_volume(&vol).await.map_err(map_err)?;
-            let mut path = mounted.mount_path.clone();
-            if let (Some(target), Some(source)) = (target, mounted.mount_path.as_ref()) {
-                let (source, target_buf) = (source.clone(), target.to_path_buf());
-                let bound = tokio::task::spawn_blocking(move || bind_mount(&source, &target_buf))
-                    .await
-                    .unwrap_or_else(|err| Err(format!("the bind mount stopped: {err}")));
-                if let Err(why) = bound {
+            match self.bind_requested(bind_key(pool, volume), mounted.mount_path.as_deref(), target).await {
+                Ok(path) => Ok(MountInfo { path, device: mounted.device, users: mounted.users }),
+                Err(why) => {
                     if let Err(undo) = handle.unmount_volume(&vol, false).await {
                         tracing::error!("{}: cannot undo its mount: {undo}", volume.name);
                     }
-                    return Err(BackendError::failed(why));
+                    Err(BackendError::failed(why))
                 }
-                self.binds
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(bind_key(pool, volume))
-                    .or_default()
-                    .push(target.to_path_buf());
-                path = Some(target.to_path_buf());
             }
-            Ok(MountInfo { path, device: mounted.device, users: mounted.users })
         })
     }
 
@@ -627,32 +649,20 @@ impl Backend for DriverBackend {
                             volume.name,
                             target.display()
                         );
-                        let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
-                        if let Some(list) = binds.get_mut(&key) {
-                            list.retain(|t| *t != target);
-                        }
+                        self.forget_bind(&key, &target);
                         continue;
                     }
                     let (src, dst) = (source.clone(), target.clone());
-                    let bound = tokio::task::spawn_blocking(move || bind_mount(&src, &dst))
-                        .await
-                        .unwrap_or_else(|err| Err(format!("the bind mount stopped: {err}")));
-                    if let Err(why) = bound {
+                    if let Err(why) = off_thread("bind mount", move || bind_mount(&src, &dst)).await {
                         tracing::error!("{}: not bound at {} again: {why}", volume.name, target.display());
-                        let mut binds = self.binds.lock().unwrap_or_else(|p| p.into_inner());
-                        if let Some(list) = binds.get_mut(&key) {
-                            list.retain(|t| *t != target);
-                        }
+                        self.forget_bind(&key, &target);
                     }
                 }
             };
             let mut unbound = Vec::new();
             for target in targets.iter().rev() {
                 let t = target.clone();
-                let result = tokio::task::spawn_blocking(move || unbind(&t))
-                    .await
-                    .unwrap_or_else(|err| Err(format!("the unmount stopped: {err}")));
-                if let Err(why) = result {
+                if let Err(why) = off_thread("unmount", move || unbind(&t)).await {
                     rebind(unbound).await;
                     return Err(BackendError::new(ErrorKind::InUse, why));
                 }
@@ -685,27 +695,16 @@ impl Backend for DriverBackend {
             let handle = self.pool(pool)?;
             let vol = to_volume(volume);
             let mounted = handle.mount_snapshot(&vol, name).await.map_err(map_err)?;
-            let mut path = mounted.mount_path.clone();
-            if let (Some(target), Some(source)) = (target, mounted.mount_path.as_ref()) {
-                let (source, target_buf) = (source.clone(), target.to_path_buf());
-                let bound = tokio::task::spawn_blocking(move || bind_mount(&source, &target_buf))
-                    .await
-                    .unwrap_or_else(|err| Err(format!("the bind mount stopped: {err}")));
-                if let Err(why) = bound {
+            let key = snapshot_bind_key(pool, volume, name);
+            match self.bind_requested(key, mounted.mount_path.as_deref(), target).await {
+                Ok(path) => Ok(MountInfo { path, device: mounted.device, users: mounted.users }),
+                Err(why) => {
                     if let Err(undo) = handle.unmount_snapshot(&vol, name).await {
                         tracing::error!("{}/{name}: cannot undo its mount: {undo}", volume.name);
                     }
-                    return Err(BackendError::failed(why));
+                    Err(BackendError::failed(why))
                 }
-                self.binds
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(snapshot_bind_key(pool, volume, name))
-                    .or_default()
-                    .push(target.to_path_buf());
-                path = Some(target.to_path_buf());
             }
-            Ok(MountInfo { path, device: mounted.device, users: mounted.users })
         })
     }
 

@@ -17,8 +17,8 @@
 //!   Failures are logged and retried on the next occasion; nothing the scheduler does blocks a
 //!   request for longer than one snapshot.
 
-use crate::api::pools;
 use crate::api::response::{ApiError, ApiResult};
+use crate::api::volumes::locked;
 use crate::backend::{ErrorKind, VolumeType};
 use crate::db::{PoolRow, SnapshotRow, VolumeKey, VolumeRow};
 use crate::events::Requestor;
@@ -30,10 +30,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How often the scheduler wakes.
 pub const TICK: Duration = Duration::from_secs(10);
-
-pub fn volume_not_found() -> ApiError {
-    ApiError::not_found("Storage volume not found")
-}
 
 pub fn snapshot_not_found() -> ApiError {
     ApiError::not_found("Storage volume snapshot not found")
@@ -114,10 +110,8 @@ pub async fn take(
     expires_at: Option<String>,
     requestor: &Requestor,
 ) -> ApiResult<SnapshotRow> {
-    let _pool_guard = state.locks.pool_shared(&key.pool).await;
-    let _guard = state.locks.volume(key).await;
-    let pool_row = pools::load(state, &key.pool)?;
-    let row = state.db.volume(key)?.ok_or_else(volume_not_found)?;
+    let volume = locked(state, key).await?;
+    let (pool_row, row) = (&volume.pool, &volume.row);
     if state.db.snapshot(key, name)?.is_some() {
         return Err(ApiError::conflict(format!("Snapshot \"{name}\" already exists")));
     }
@@ -154,12 +148,10 @@ pub async fn take(
 
 /// Deletes snapshot `name` of volume `key` (takes the locks).
 pub async fn remove(state: &State, key: &VolumeKey, name: &str, requestor: &Requestor) -> ApiResult<()> {
-    let _pool_guard = state.locks.pool_shared(&key.pool).await;
-    let _guard = state.locks.volume(key).await;
-    let pool_row = pools::load(state, &key.pool)?;
-    let row = state.db.volume(key)?.ok_or_else(volume_not_found)?;
+    let volume = locked(state, key).await?;
+    let (pool_row, row) = (&volume.pool, &volume.row);
     state.db.snapshot(key, name)?.ok_or_else(snapshot_not_found)?;
-    remove_locked(state, &pool_row, &row, name).await?;
+    remove_locked(state, pool_row, row, name).await?;
     state.events.lifecycle(
         "storage-volume-snapshot-deleted",
         &snapshot_url(key, name),

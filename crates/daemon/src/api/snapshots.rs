@@ -16,14 +16,14 @@
 //!   access on the daemon's host, optionally bound at a caller's path.
 
 use super::response::{check_if_match, etag_of, ApiError, ApiResult, Async, Sync};
+use super::volumes::{locked, mount_answer, unmount_answer, MountPost};
 use super::{pools, Ctx, Json, PathParams};
-use crate::backend::{Config, UnmountOutcome, VolumeType};
+use crate::backend::{Config, VolumeType};
 use crate::db::{DbError, PoolRow, SnapshotRow, VolumeKey, VolumeRow};
 use crate::names::volume_url;
 use crate::operations::OperationSpec;
 use crate::snapshots::{
     check_name, check_type, default_expiry, effective, parse_expires_at, snapshot_not_found, snapshot_url,
-    volume_not_found,
 };
 use crate::time::ZERO_TIME;
 use crate::State;
@@ -99,7 +99,7 @@ fn load(
     let project = ctx.project()?;
     let pool_row = pools::load(state, pool)?;
     let key = VolumeKey { pool: pool.to_string(), project, vol_type, name: name.to_string() };
-    let row = state.db.volume(&key)?.ok_or_else(volume_not_found)?;
+    let row = state.db.volume(&key)?.ok_or_else(super::volumes::not_found)?;
     Ok((pool_row, row, key))
 }
 
@@ -299,10 +299,8 @@ async fn rename(
     new_name: &str,
     requestor: &crate::events::Requestor,
 ) -> ApiResult<()> {
-    let _pool_guard = state.locks.pool_shared(&key.pool).await;
-    let _guard = state.locks.volume(key).await;
-    let pool_row = pools::load(state, &key.pool)?;
-    let row = state.db.volume(key)?.ok_or_else(volume_not_found)?;
+    let volume = locked(state, key).await?;
+    let (pool_row, row) = (&volume.pool, &volume.row);
     state.db.snapshot(key, snapshot)?.ok_or_else(snapshot_not_found)?;
     if new_name == snapshot {
         return Ok(());
@@ -353,13 +351,6 @@ pub async fn delete(
 
 // ---- Strand's own: read-only mount (extension `strand_storage_volume_snapshot_mount`) ------
 
-#[derive(Debug, Deserialize)]
-pub struct MountPost {
-    /// Where to bind the snapshot's filesystem besides the daemon's own mount point.
-    #[serde(default)]
-    path: Option<String>,
-}
-
 pub async fn mount(
     S(state): S<Arc<State>>,
     ctx: Ctx,
@@ -367,27 +358,13 @@ pub async fn mount(
     Json(body): Json<MountPost>,
 ) -> ApiResult<Sync> {
     let (_, _, key) = load(&state, &ctx, &pool, &t, &name)?;
-    let target = body.path.filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
-    if let Some(target) = &target {
-        if !target.is_absolute() {
-            return Err(ApiError::bad_request(format!(
-                "The mount path \"{}\" must be absolute",
-                target.display()
-            )));
-        }
-    }
-    let _pool_guard = state.locks.pool_shared(&pool).await;
-    let _guard = state.locks.volume(&key).await;
-    let pool_row = pools::load(&state, &pool)?;
-    let row = state.db.volume(&key)?.ok_or_else(volume_not_found)?;
+    let target = body.target()?;
+    let volume = locked(&state, &key).await?;
+    let (pool_row, row) = (&volume.pool, &volume.row);
     state.db.snapshot(&key, &snapshot)?.ok_or_else(snapshot_not_found)?;
     let mounted =
         state.backend.mount_snapshot(&pool_row.pool_ref(), &row.spec(), &snapshot, target.as_deref()).await?;
-    Ok(Sync::new(json!({
-        "path": mounted.path,
-        "device": mounted.device,
-        "users": mounted.users,
-    })))
+    Ok(mount_answer(mounted))
 }
 
 pub async fn unmount(
@@ -396,18 +373,10 @@ pub async fn unmount(
     PathParams((pool, t, name, snapshot)): SnapshotPath,
 ) -> ApiResult<Sync> {
     let (_, _, key) = load(&state, &ctx, &pool, &t, &name)?;
-    let _pool_guard = state.locks.pool_shared(&pool).await;
-    let _guard = state.locks.volume(&key).await;
-    let pool_row = pools::load(&state, &pool)?;
-    let row = state.db.volume(&key)?.ok_or_else(volume_not_found)?;
+    let volume = locked(&state, &key).await?;
+    let (pool_row, row) = (&volume.pool, &volume.row);
     state.db.snapshot(&key, &snapshot)?.ok_or_else(snapshot_not_found)?;
-    let outcome = state.backend.unmount_snapshot(&pool_row.pool_ref(), &row.spec(), &snapshot).await?;
-    let (status, users) = match outcome {
-        UnmountOutcome::Unmounted => ("unmounted", 0),
-        UnmountOutcome::StillInUse { users } => ("in-use", users),
-        UnmountOutcome::NotMounted => ("not-mounted", 0),
-    };
-    Ok(Sync::new(json!({"status": status, "users": users})))
+    Ok(unmount_answer(state.backend.unmount_snapshot(&pool_row.pool_ref(), &row.spec(), &snapshot).await?))
 }
 
 #[cfg(test)]

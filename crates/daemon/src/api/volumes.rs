@@ -14,7 +14,7 @@
 use super::pools;
 use super::response::{check_if_match, etag_of, ApiError, ApiResult, Sync};
 use super::{Ctx, Json, PathParams};
-use crate::backend::{Config, ContentType, UnmountOutcome, VolumeSpec, VolumeType};
+use crate::backend::{Config, ContentType, MountInfo, UnmountOutcome, VolumeSpec, VolumeType};
 use crate::db::{DbError, PoolRow, VolumeKey, VolumeRow};
 use crate::names::{check_api_name, volume_url};
 use crate::State;
@@ -51,6 +51,23 @@ pub struct StorageVolumeFull {
 
 pub fn not_found() -> ApiError {
     ApiError::not_found("Storage volume not found")
+}
+
+/// A volume read again under its pool's shared lock and its own lock, which it holds.
+pub(crate) struct Locked {
+    pub pool: PoolRow,
+    pub row: VolumeRow,
+    _pool_guard: tokio::sync::OwnedRwLockReadGuard<()>,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// Takes the locks of volume `key`, then reads its pool and its row (`404` for either).
+pub(crate) async fn locked(state: &State, key: &VolumeKey) -> ApiResult<Locked> {
+    let _pool_guard = state.locks.pool_shared(&key.pool).await;
+    let _guard = state.locks.volume(key).await;
+    let pool = pools::load(state, &key.pool)?;
+    let row = state.db.volume(key)?.ok_or_else(not_found)?;
+    Ok(Locked { pool, row, _pool_guard, _guard })
 }
 
 fn parse_type(text: &str) -> ApiResult<VolumeType> {
@@ -572,34 +589,53 @@ pub async fn delete(
     PathParams((pool, t, name)): VolumePath,
 ) -> ApiResult<Sync> {
     let (_, _, key) = load(&state, &ctx, &pool, &t, &name)?;
-    let _pool_guard = state.locks.pool_shared(&pool).await;
-    let _guard = state.locks.volume(&key).await;
-    let pool_row = pools::load(&state, &pool)?;
-    let row = state.db.volume(&key)?.ok_or_else(not_found)?;
-    if !render(&state, &row).used_by.is_empty() {
+    let volume = locked(&state, &key).await?;
+    let (pool_row, row) = (&volume.pool, &volume.row);
+    if !render(&state, row).used_by.is_empty() {
         return Err(ApiError::bad_request("The storage volume is still in use"));
     }
     // Its snapshots first (LINSTOR keeps a definition that has snapshots).
-    crate::snapshots::remove_all_locked(&state, &pool_row, &row, &ctx.requestor()).await?;
+    crate::snapshots::remove_all_locked(&state, pool_row, row, &ctx.requestor()).await?;
     state.backend.delete_volume(&pool_row.pool_ref(), &row.spec()).await?;
     state.db.delete_volume(&key)?;
-    state.events.lifecycle(
-        "storage-volume-deleted",
-        &url_of(&row),
-        json!({}),
-        &row.project,
-        &ctx.requestor(),
-    );
+    state.events.lifecycle("storage-volume-deleted", &url_of(row), json!({}), &row.project, &ctx.requestor());
     Ok(Sync::empty())
 }
 
 // ---- Strand's own: mount, unmount, path (extension `strand_storage_volume_mount`) ----------
 
+/// The body of a mount: where to bind a filesystem besides the daemon's own mount point.
 #[derive(Debug, Deserialize)]
 pub struct MountPost {
-    /// Where to bind a filesystem volume besides the daemon's own mount point.
     #[serde(default)]
     path: Option<String>,
+}
+
+impl MountPost {
+    /// The path asked for, which must be absolute; `None` when none was.
+    pub(crate) fn target(self) -> ApiResult<Option<std::path::PathBuf>> {
+        let target = self.path.filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
+        match target {
+            Some(target) if !target.is_absolute() => Err(ApiError::bad_request(format!(
+                "The mount path \"{}\" must be absolute",
+                target.display()
+            ))),
+            target => Ok(target),
+        }
+    }
+}
+
+pub(crate) fn mount_answer(mounted: MountInfo) -> Sync {
+    Sync::new(json!({"path": mounted.path, "device": mounted.device, "users": mounted.users}))
+}
+
+pub(crate) fn unmount_answer(outcome: UnmountOutcome) -> Sync {
+    let (status, users) = match outcome {
+        UnmountOutcome::Unmounted => ("unmounted", 0),
+        UnmountOutcome::StillInUse { users } => ("in-use", users),
+        UnmountOutcome::NotMounted => ("not-mounted", 0),
+    };
+    Sync::new(json!({"status": status, "users": users}))
 }
 
 pub async fn mount(
@@ -609,25 +645,11 @@ pub async fn mount(
     Json(body): Json<MountPost>,
 ) -> ApiResult<Sync> {
     let (_, _, key) = load(&state, &ctx, &pool, &t, &name)?;
-    let target = body.path.filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
-    if let Some(target) = &target {
-        if !target.is_absolute() {
-            return Err(ApiError::bad_request(format!(
-                "The mount path \"{}\" must be absolute",
-                target.display()
-            )));
-        }
-    }
-    let _pool_guard = state.locks.pool_shared(&pool).await;
-    let _guard = state.locks.volume(&key).await;
-    let pool_row = pools::load(&state, &pool)?;
-    let row = state.db.volume(&key)?.ok_or_else(not_found)?;
-    let mounted = state.backend.mount_volume(&pool_row.pool_ref(), &row.spec(), target.as_deref()).await?;
-    Ok(Sync::new(json!({
-        "path": mounted.path,
-        "device": mounted.device,
-        "users": mounted.users,
-    })))
+    let target = body.target()?;
+    let volume = locked(&state, &key).await?;
+    let mounted =
+        state.backend.mount_volume(&volume.pool.pool_ref(), &volume.row.spec(), target.as_deref()).await?;
+    Ok(mount_answer(mounted))
 }
 
 pub async fn unmount(
@@ -636,17 +658,8 @@ pub async fn unmount(
     PathParams((pool, t, name)): VolumePath,
 ) -> ApiResult<Sync> {
     let (_, _, key) = load(&state, &ctx, &pool, &t, &name)?;
-    let _pool_guard = state.locks.pool_shared(&pool).await;
-    let _guard = state.locks.volume(&key).await;
-    let pool_row = pools::load(&state, &pool)?;
-    let row = state.db.volume(&key)?.ok_or_else(not_found)?;
-    let outcome = state.backend.unmount_volume(&pool_row.pool_ref(), &row.spec()).await?;
-    let (status, users) = match outcome {
-        UnmountOutcome::Unmounted => ("unmounted", 0),
-        UnmountOutcome::StillInUse { users } => ("in-use", users),
-        UnmountOutcome::NotMounted => ("not-mounted", 0),
-    };
-    Ok(Sync::new(json!({"status": status, "users": users})))
+    let volume = locked(&state, &key).await?;
+    Ok(unmount_answer(state.backend.unmount_volume(&volume.pool.pool_ref(), &volume.row.spec()).await?))
 }
 
 pub async fn path(
