@@ -593,20 +593,7 @@ impl Pool {
     /// filesystem (`syncfs`), and the dirty pages of its block device when this host has it
     /// open. A clone copies what the device holds, not what the page cache does.
     async fn sync_source(&self, src: &Volume, src_rd: &ResourceDefinition) -> Result<()> {
-        let path = self.mount_path(&src.id);
-        let target = path.clone();
-        let mounted = self
-            .shared
-            .host(move |h| h.is_mounted(&target))
-            .await
-            .map_err(Error::host("Could not read the mount table"))?;
-        if mounted {
-            let target = path.clone();
-            self.shared
-                .host(move |h| h.sync_filesystem(&target))
-                .await
-                .map_err(Error::host(format!("Could not sync the filesystem of {}", src.id)))?;
-        }
+        self.sync_if_mounted(&self.mount_path(&src.id)).await?;
         let refs = self.mount_users(&src.id).await;
         if refs.block > 0 {
             let number = volume_number(src.id.vol_type, src.content_type, src_rd.volume_definitions.len());

@@ -103,6 +103,14 @@ impl Shared {
             .map_err(|err| HostError::Unsupported(format!("the host operation stopped: {err}")))?
     }
 
+    /// Whether something is mounted on `path`.
+    pub(crate) async fn is_mounted(&self, path: &std::path::Path) -> crate::Result<bool> {
+        let target = path.to_path_buf();
+        self.host(move |h| h.is_mounted(&target))
+            .await
+            .map_err(crate::Error::host("Could not read the mount table"))
+    }
+
     /// Runs a host operation, again while it fails with a transient error (busy device or
     /// mount point), up to the configured number of tries.
     pub async fn host_retrying<F>(&self, op: F) -> Result<(), HostError>

@@ -237,15 +237,22 @@ fn open(path: &Path) -> Result<File, HostError> {
 }
 
 const BLKFLSBUF: libc::Ioctl = 0x1261;
-#[cfg(any(target_arch = "powerpc", target_arch = "powerpc64", target_arch = "mips", target_arch = "mips64"))]
-const BLKGETSIZE64: libc::Ioctl = (2 << 29) | ((std::mem::size_of::<usize>() as libc::Ioctl) << 16) | 0x1272;
-#[cfg(not(any(
+/// `_IOR(0x12, 114, size_t)`: the size of a block device in bytes.
+const BLKGETSIZE64: libc::Ioctl =
+    (2 << IOC_DIRSHIFT) | ((std::mem::size_of::<usize>() as libc::Ioctl) << 16) | 0x1272;
+/// Where the direction bits of an ioctl number start: bit 29 on powerpc, mips and sparc.
+const IOC_DIRSHIFT: libc::Ioctl = if cfg!(any(
     target_arch = "powerpc",
     target_arch = "powerpc64",
     target_arch = "mips",
-    target_arch = "mips64"
-)))]
-const BLKGETSIZE64: libc::Ioctl = (2 << 30) | ((std::mem::size_of::<usize>() as libc::Ioctl) << 16) | 0x1272;
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+)) {
+    29
+} else {
+    30
+};
 
 /// Mount points of this process's namespace, from `/proc/self/mountinfo`.
 pub fn mount_points() -> Vec<PathBuf> {

@@ -241,19 +241,6 @@ impl Pool {
         Ok(mounted)
     }
 
-    async fn unmount_if_mounted(&self, path: &Path) -> Result<()> {
-        let target = path.to_path_buf();
-        let mounted = self
-            .shared
-            .host(move |h| h.is_mounted(&target))
-            .await
-            .map_err(Error::host("Could not read the mount table"))?;
-        if mounted {
-            self.unmount_path(path).await?;
-        }
-        Ok(())
-    }
-
     /// Ends read-only access to a snapshot (reference counted): the last user unmounts it and
     /// removes its temporary copy and directories. Not mounted here: whatever a stopped daemon
     /// left of a mount of it is removed, and the answer is [`Unmounted::NotMounted`].

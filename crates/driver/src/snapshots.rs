@@ -382,21 +382,7 @@ impl Pool {
         if !(volume.has_filesystem() || volume.is_vm_block()) {
             return Ok(());
         }
-        let path = self.mount_path(&volume.id);
-        let target = path.clone();
-        let mounted = self
-            .shared
-            .host(move |h| h.is_mounted(&target))
-            .await
-            .map_err(Error::host("Could not read the mount table"))?;
-        if mounted {
-            let target = path.clone();
-            self.shared
-                .host(move |h| h.sync_filesystem(&target))
-                .await
-                .map_err(Error::host(format!("Could not sync the filesystem at {}", path.display())))?;
-        }
-        Ok(())
+        self.sync_if_mounted(&self.mount_path(&volume.id)).await
     }
 
     /// Takes a snapshot: syncs the mounted filesystem, takes a LINSTOR snapshot named prefix +
@@ -594,13 +580,7 @@ impl Pool {
         }
         let has_fs = volume.has_filesystem() || volume.is_vm_block();
         let path = self.mount_path(&volume.id);
-        let target_path = path.clone();
-        let mounted = has_fs
-            && self
-                .shared
-                .host(move |h| h.is_mounted(&target_path))
-                .await
-                .map_err(Error::host("Could not read the mount table"))?;
+        let mounted = has_fs && self.shared.is_mounted(&path).await?;
         let fs_volume = if volume.is_vm_block() { volume.config_filesystem() } else { volume.clone() };
         let number = volume_number(volume.id.vol_type, ContentType::Filesystem, rd.volume_definitions.len());
         let mut undo = Undo::new(format!("restore {} to snapshot {snapshot}", volume.id));

@@ -254,7 +254,9 @@ impl Pool {
             });
         }
         let path = self.mount_path(&volume.id);
-        self.unmount_leftover(&path).await?;
+        if self.unmount_if_mounted(&path).await? {
+            tracing::warn!("unmounted {}, left mounted by an earlier run", path.display());
+        }
         let deleted = match self.find(&volume.id).await? {
             Some(rd) => self.shared.delete_rd(&rd.name).await?,
             None => {
@@ -271,17 +273,23 @@ impl Pool {
         Ok(deleted)
     }
 
-    /// Unmounts a filesystem this process does not count as mounted (left over by a crash).
-    async fn unmount_leftover(&self, path: &Path) -> Result<()> {
-        let target = path.to_path_buf();
-        let mounted = self
-            .shared
-            .host(move |h| h.is_mounted(&target))
-            .await
-            .map_err(Error::host("Could not read the mount table"))?;
+    /// Unmounts whatever is mounted on `path`; `true` when something was.
+    pub(crate) async fn unmount_if_mounted(&self, path: &Path) -> Result<bool> {
+        let mounted = self.shared.is_mounted(path).await?;
         if mounted {
-            tracing::warn!("unmounting {} left mounted", path.display());
             self.unmount_path(path).await?;
+        }
+        Ok(mounted)
+    }
+
+    /// Writes out the filesystem mounted on `path` (`syncfs`; never a freeze), if one is.
+    pub(crate) async fn sync_if_mounted(&self, path: &Path) -> Result<()> {
+        if self.shared.is_mounted(path).await? {
+            let target = path.to_path_buf();
+            self.shared
+                .host(move |h| h.sync_filesystem(&target))
+                .await
+                .map_err(Error::host(format!("Could not sync the filesystem at {}", path.display())))?;
         }
         Ok(())
     }
@@ -311,8 +319,7 @@ impl Pool {
             (a.lock().await, gb)
         };
         let old_path = self.mount_path(&volume.id);
-        let target = old_path.clone();
-        let mounted = self.shared.host(move |h| h.is_mounted(&target)).await.unwrap_or(false);
+        let mounted = self.shared.is_mounted(&old_path).await.unwrap_or(false);
         if old_guard.total() > 0 || mounted {
             return Err(Error::InUse {
                 what: volume.id.to_string(),
@@ -446,12 +453,7 @@ impl Pool {
 
     /// Mounts the filesystem of `device` on `path` unless it is mounted there already.
     pub(crate) async fn mount_filesystem(&self, volume: &Volume, device: &Path, path: &Path) -> Result<()> {
-        let target = path.to_path_buf();
-        let already = self
-            .shared
-            .host(move |h| h.is_mounted(&target))
-            .await
-            .map_err(Error::host("Could not read the mount table"))?;
+        let already = self.shared.is_mounted(path).await?;
         if already {
             return Ok(());
         }
@@ -482,14 +484,8 @@ impl Pool {
         let lock = self.shared.mounts.volume(self.name(), &volume.id);
         let mut refs = lock.lock().await;
         let path = self.mount_path(&volume.id);
-        let target = path.clone();
         let fs_part = volume.has_filesystem() || volume.is_vm_block();
-        let fs_mounted = fs_part
-            && self
-                .shared
-                .host(move |h| h.is_mounted(&target))
-                .await
-                .map_err(Error::host("Could not read the mount table"))?;
+        let fs_mounted = fs_part && self.shared.is_mounted(&path).await?;
         let own = match volume.content_type {
             ContentType::Filesystem => refs.filesystem,
             _ => refs.block,
@@ -682,13 +678,7 @@ impl Pool {
         refs: &MountRefs,
     ) -> Result<()> {
         let path = self.mount_path(&volume.id);
-        let target = path.clone();
-        let mounted = refs.filesystem > 0
-            || self
-                .shared
-                .host(move |h| h.is_mounted(&target))
-                .await
-                .map_err(Error::host("Could not read the mount table"))?;
+        let mounted = refs.filesystem > 0 || self.shared.is_mounted(&path).await?;
         if new_size < old_size {
             let fs = match volume.config.get(KEY_FILESYSTEM).and_then(|v| Filesystem::parse(v)) {
                 Some(fs) => fs,

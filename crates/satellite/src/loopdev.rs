@@ -45,24 +45,21 @@ const LO_FLAGS_DIRECT_IO: u32 = 16;
 const LO_NAME_SIZE: usize = 64;
 
 /// `_IOR(0x12, 114, size_t)`: the size of a block device in bytes.
-#[cfg(any(
+const BLKGETSIZE64: libc::Ioctl =
+    (2 << IOC_DIRSHIFT) | ((std::mem::size_of::<usize>() as libc::Ioctl) << 16) | 0x1272;
+/// Where the direction bits of an ioctl number start: bit 29 on powerpc, mips and sparc.
+const IOC_DIRSHIFT: libc::Ioctl = if cfg!(any(
     target_arch = "powerpc",
     target_arch = "powerpc64",
     target_arch = "mips",
     target_arch = "mips64",
     target_arch = "sparc",
     target_arch = "sparc64"
-))]
-const BLKGETSIZE64: libc::Ioctl = (2 << 29) | ((std::mem::size_of::<usize>() as libc::Ioctl) << 16) | 0x1272;
-#[cfg(not(any(
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-)))]
-const BLKGETSIZE64: libc::Ioctl = (2 << 30) | ((std::mem::size_of::<usize>() as libc::Ioctl) << 16) | 0x1272;
+)) {
+    29
+} else {
+    30
+};
 
 /// `struct loop_info64` of `<linux/loop.h>`.
 #[repr(C)]

@@ -7,7 +7,6 @@
 
 use crate::loopdev::{parse_devnum, LoopDevice};
 use std::collections::HashSet;
-use std::io;
 use std::path::Path;
 
 /// The block devices (major, minor) that back a mount, from one read of mountinfo.
@@ -58,15 +57,6 @@ pub fn held_exclusively(path: &Path) -> bool {
         Ok(_) => false,
         Err(e) => e.raw_os_error() == Some(libc::EBUSY),
     }
-}
-
-/// For callers outside the satellite (the storage driver): is this block device in use?
-pub fn device_in_use(path: &Path) -> io::Result<bool> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path)?;
-    let rdev = meta.rdev();
-    let (major, minor) = (libc::major(rdev), libc::minor(rdev));
-    Ok(Mounts::read().contains(major, minor) || held_exclusively(path))
 }
 
 #[cfg(test)]
