@@ -8,40 +8,15 @@
 //! of each image and its first use in the pool (the unpack into its image volume), which do
 //! depend on the size.
 
-use crate::process::{free_addr, release_loops_under, Strand, TempDir};
-use crate::stats::micros;
+use crate::process::{cli as strand, release_loops_under, up_with_default_pool, TempDir};
+use crate::stats::{median_of as median, micros, timed};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const RUNS: usize = 11;
 const MIB: usize = 1 << 20;
-
-fn strand(binary: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(binary)
-        .args(args)
-        .env("STRAND_DIR", data)
-        .env("STRAND_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{}: {e}", binary.display()))?;
-    if !output.status.success() {
-        return Err(format!("strand {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-fn timed<T>(op: impl FnOnce() -> Result<T, String>) -> Result<(Duration, T), String> {
-    let started = Instant::now();
-    let value = op()?;
-    Ok((started.elapsed(), value))
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times.get(times.len() / 2).copied().unwrap_or_default()
-}
 
 /// An uncompressed Incus unified image of about `mib` MiB of file data (64 MiB files of
 /// pseudo-random bytes, as an image's binaries and libraries do not compress to nothing).
@@ -104,23 +79,7 @@ pub fn run(binary: &Path) -> Result<(), String> {
         return Err("the image-create benchmark needs root (loop devices, mkfs, mount)".into());
     }
     let dir = TempDir::new("image-create")?;
-    let data = dir.0.join("data");
-    let addr = free_addr()?;
-    let dev_dir = dir.0.join("dev").display().to_string();
-    let node = format!("bench-{}", std::process::id());
-    let (strand_up, _) =
-        Strand::start(binary, &["up", "--dev-dir", &dev_dir, "--node-name", &node], &data, addr)?;
-    let started = Instant::now();
-    loop {
-        match strand(binary, &data, &["storage", "list", "--format", "csv"]) {
-            Ok(list) if list.starts_with("default,") => break,
-            Ok(list) => return Err(format!("no default pool after the first start: {list}")),
-            Err(_) if started.elapsed() < Duration::from_secs(60) => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(err) => return Err(err),
-        }
-    }
+    let (strand_up, data) = up_with_default_pool(binary, &dir.0)?;
     let sizes = [("small", 200usize), ("large", 2048usize)];
     let mut fingerprints = Vec::new();
     let mut imports = Vec::new();

@@ -57,6 +57,55 @@ impl Drop for Strand {
     }
 }
 
+/// Runs a tool; answers its trimmed output, or says what failed.
+pub fn run_command(program: &str, args: &[&str]) -> Result<String, String> {
+    let output = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// `strand ARGS` as a user types it, against the storage daemon of data directory `data`.
+pub fn cli(binary: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new(binary)
+        .args(args)
+        .env("STRAND_DIR", data)
+        .env("STRAND_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    if !output.status.success() {
+        return Err(format!("strand {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// `strand up` on `DIR/data` (links in `DIR/dev`), answering once the storage daemon has made
+/// its `default` pool.
+pub fn up_with_default_pool(binary: &Path, dir: &Path) -> Result<(Strand, PathBuf), String> {
+    let data = dir.join("data");
+    let dev_dir = dir.join("dev").display().to_string();
+    let node = format!("bench-{}", std::process::id());
+    let (strand_up, _) =
+        Strand::start(binary, &["up", "--dev-dir", &dev_dir, "--node-name", &node], &data, free_addr()?)?;
+    let started = Instant::now();
+    loop {
+        match cli(binary, &data, &["storage", "list", "--format", "csv"]) {
+            Ok(list) if list.starts_with("default,") => return Ok((strand_up, data)),
+            Ok(list) => return Err(format!("no default pool after the first start: {list}")),
+            Err(_) if started.elapsed() < Duration::from_secs(60) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
 /// A free local port.
 pub fn free_addr() -> Result<SocketAddr, String> {
     TcpListener::bind("127.0.0.1:0")

@@ -2,10 +2,9 @@
 //! floor: `truncate` and `losetup` run by hand on the same filesystem as the pool's files.
 
 use crate::http::Http;
-use crate::process::{free_addr, release_loops_under, Strand, TempDir};
+use crate::process::{free_addr, release_loops_under, run_command, Strand, TempDir};
 use crate::stats::{median, micros};
 use std::path::Path;
-use std::process::Command;
 
 const RUNS: usize = 15;
 const GIB_KIB: u64 = 1 << 20;
@@ -20,14 +19,6 @@ fn checked(response: std::io::Result<crate::http::Response>, what: &str) -> Resu
         return Err(format!("{what} failed: {}", String::from_utf8_lossy(&response.body)));
     }
     Ok(())
-}
-
-fn run_command(program: &str, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr)));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 pub fn run(binary: &Path) -> Result<(), String> {

@@ -21,6 +21,13 @@ pub fn median_of(mut times: Vec<Duration>) -> Duration {
     times.get(times.len() / 2).copied().unwrap_or_default()
 }
 
+/// Runs `op` once; answers how long it took and its value.
+pub fn timed<T>(op: impl FnOnce() -> Result<T, String>) -> Result<(Duration, T), String> {
+    let started = Instant::now();
+    let value = op()?;
+    Ok((started.elapsed(), value))
+}
+
 pub fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }

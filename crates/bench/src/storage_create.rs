@@ -8,52 +8,13 @@
 //! inode tables and journal zeroed now). The reference "one CLI call" is `strand storage volume
 //! show`: a process start and one answer of the daemon, the fixed cost of any command.
 
-use crate::process::{free_addr, release_loops_under, Strand, TempDir};
-use crate::stats::micros;
+use crate::process::{cli as strand, release_loops_under, run_command, up_with_default_pool, TempDir};
+use crate::stats::{median_of, micros, timed};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const RUNS: usize = 11;
 const DRIVER_MKFS_OPTIONS: &str = "nodiscard,lazy_itable_init=0,lazy_journal_init=0";
-
-fn run_command(program: &str, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "{program} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-}
-
-/// `strand ARGS` with `STRAND_DIR=data`.
-fn strand(binary: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(binary)
-        .args(args)
-        .env("STRAND_DIR", data)
-        .env("STRAND_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{}: {e}", binary.display()))?;
-    if !output.status.success() {
-        return Err(format!("strand {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-fn timed(op: impl FnOnce() -> Result<(), String>) -> Result<Duration, String> {
-    let started = Instant::now();
-    op()?;
-    Ok(started.elapsed())
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times.get(times.len() / 2).copied().unwrap_or_default()
-}
 
 /// One floor run: a 1 GiB sparse file, a loop device on it, ext4 on that.
 fn floor(dir: &Path, name: &str, mkfs_options: Option<&str>) -> Result<(), String> {
@@ -74,24 +35,7 @@ pub fn run(binary: &Path) -> Result<(), String> {
         return Err("the storage-create benchmark needs root (loop devices, mkfs)".into());
     }
     let dir = TempDir::new("storage-create")?;
-    let data = dir.0.join("data");
-    let addr = free_addr()?;
-    let dev_dir = dir.0.join("dev").display().to_string();
-    let node = format!("bench-{}", std::process::id());
-    let (strand_up, _) =
-        Strand::start(binary, &["up", "--dev-dir", &dev_dir, "--node-name", &node], &data, addr)?;
-    // The storage daemon answers once the first start made its `default` pool.
-    let started = Instant::now();
-    loop {
-        match strand(binary, &data, &["storage", "list", "--format", "csv"]) {
-            Ok(list) if list.starts_with("default,") => break,
-            Ok(list) => return Err(format!("no default pool after the first start: {list}")),
-            Err(_) if started.elapsed() < Duration::from_secs(60) => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(err) => return Err(err),
-        }
-    }
+    let (strand_up, data) = up_with_default_pool(binary, &dir.0)?;
     strand(binary, &data, &["storage", "volume", "create", "default", "probe", "size=16MiB"])?;
     // The floor's files live next to the pool's (the XFS image of `strand up`, or the data
     // directory's own filesystem where it has reflink).
@@ -104,16 +48,22 @@ pub fn run(binary: &Path) -> Result<(), String> {
     for i in 0..RUNS {
         let round = (|| -> Result<(), String> {
             let name = format!("bench{i}");
-            create.push(timed(|| {
-                strand(binary, &data, &["storage", "volume", "create", "default", &name, "size=1GiB"])
-                    .map(|_| ())
-            })?);
-            by_hand.push(timed(|| floor(&floor_dir, &format!("plain{i}"), None))?);
+            create.push(
+                timed(|| {
+                    strand(binary, &data, &["storage", "volume", "create", "default", &name, "size=1GiB"])
+                        .map(|_| ())
+                })?
+                .0,
+            );
+            by_hand.push(timed(|| floor(&floor_dir, &format!("plain{i}"), None))?.0);
             by_hand_driver
-                .push(timed(|| floor(&floor_dir, &format!("incus{i}"), Some(DRIVER_MKFS_OPTIONS)))?);
-            show.push(timed(|| {
-                strand(binary, &data, &["storage", "volume", "show", "default", "probe"]).map(|_| ())
-            })?);
+                .push(timed(|| floor(&floor_dir, &format!("incus{i}"), Some(DRIVER_MKFS_OPTIONS)))?.0);
+            show.push(
+                timed(|| {
+                    strand(binary, &data, &["storage", "volume", "show", "default", "probe"]).map(|_| ())
+                })?
+                .0,
+            );
             Ok(())
         })();
         if let Err(err) = round {
@@ -133,7 +83,7 @@ pub fn run(binary: &Path) -> Result<(), String> {
     }
 
     let (create, by_hand, by_hand_driver, show) =
-        (median(create), median(by_hand), median(by_hand_driver), median(show));
+        (median_of(create), median_of(by_hand), median_of(by_hand_driver), median_of(show));
     let ms = |d: Duration| micros(d) / 1000.0;
     println!("## `strand storage volume create` of a 1 GiB ext4 volume (`strand-bench storage-create`)\n");
     println!("| what | median of {RUNS} (interleaved) |");
