@@ -17,7 +17,7 @@
 
 use super::response::{check_if_match, etag_of, ApiError, ApiResult, Async, Sync};
 use super::volumes::{locked, mount_answer, unmount_answer, MountPost};
-use super::{pools, Ctx, Json, PathParams};
+use super::{Ctx, Json, PathParams};
 use crate::backend::{Config, VolumeType};
 use crate::db::{DbError, PoolRow, SnapshotRow, VolumeKey, VolumeRow};
 use crate::names::volume_url;
@@ -84,7 +84,8 @@ fn etag(snapshot: &SnapshotRow) -> String {
     etag_of(&json!([snapshot.description, snapshot.expires_at.as_deref().unwrap_or(ZERO_TIME)]))
 }
 
-/// The pool and volume a request names (`404` for either missing, `400` for a bad type).
+/// The pool and volume a request names (`404` for either missing, `400` for a bad type or
+/// one without snapshots).
 fn load(
     state: &State,
     ctx: &Ctx,
@@ -92,15 +93,10 @@ fn load(
     vol_type: &str,
     name: &str,
 ) -> ApiResult<(PoolRow, VolumeRow, VolumeKey)> {
-    ctx.check_target(state)?;
-    let vol_type = VolumeType::parse(vol_type)
-        .ok_or_else(|| ApiError::bad_request(format!("Invalid storage volume type \"{vol_type}\"")))?;
-    check_type(vol_type)?;
-    let project = ctx.project()?;
-    let pool_row = pools::load(state, pool)?;
-    let key = VolumeKey { pool: pool.to_string(), project, vol_type, name: name.to_string() };
-    let row = state.db.volume(&key)?.ok_or_else(super::volumes::not_found)?;
-    Ok((pool_row, row, key))
+    if let Some(vol_type) = VolumeType::parse(vol_type) {
+        check_type(vol_type)?;
+    }
+    super::volumes::load(state, ctx, pool, vol_type, name)
 }
 
 fn async_answer(op: crate::operations::Operation) -> Async {

@@ -365,7 +365,7 @@ async fn create(
 }
 
 /// The pool and volume a request names (`404` for either missing).
-fn load(
+pub(crate) fn load(
     state: &State,
     ctx: &Ctx,
     pool: &str,
