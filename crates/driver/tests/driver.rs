@@ -919,10 +919,13 @@ fn a_failure_at_any_step_of_create_leaves_nothing() {
     let faulty_pool = faulty_driver.open_pool(pool.name(), pool.config().clone()).expect("open");
     enum Fault {
         Linstor(&'static str, &'static str, u32),
+        /// The controller does the work; its answer is lost.
+        LinstorAfter(&'static str, &'static str, u32),
         Host(&'static str, u32),
     }
     let faults = [
         Fault::Linstor("POST", "v1/resource-groups/*/spawn", 1),
+        Fault::LinstorAfter("POST", "v1/resource-groups/*/spawn", 1),
         Fault::Linstor("POST", "v1/resource-definitions/*/resources/*/make-available", 1),
         Fault::Linstor("GET", "v1/resource-definitions/*/resources/*/volumes", 1),
         Fault::Host("mkfs", 1),
@@ -942,6 +945,10 @@ fn a_failure_at_any_step_of_create_leaves_nothing() {
                 Fault::Linstor(method, path, nth) => {
                     proxy.fail(method, path, *nth);
                     format!("{method} {path} #{nth}")
+                }
+                Fault::LinstorAfter(method, path, nth) => {
+                    proxy.fail_after(method, path, *nth);
+                    format!("{method} {path} #{nth}, answer lost")
                 }
                 Fault::Host(op, nth) => {
                     faulty.fail(op, *nth);
@@ -965,11 +972,8 @@ fn a_failure_at_any_step_of_create_leaves_nothing() {
             }
             let err = result.expect_err(&what);
             assert!(err.to_string().contains("injected"), "{}: {what}: {err}", vol.id);
-            let created_rd: Vec<String> = proxy
-                .requests()
-                .iter()
-                .filter_map(|r| r.strip_prefix("PUT /v1/resource-definitions/").map(str::to_string))
-                .collect();
+            let created_rd = proxy.spawned();
+            assert!(!created_rd.is_empty(), "{}: {what}: no spawn seen", vol.id);
             assert_gone(&c, &pool, &vol.id, created_rd.first().map(String::as_str));
         }
         // Without faults it works.

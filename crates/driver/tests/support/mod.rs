@@ -509,18 +509,22 @@ struct Rule {
     pattern: Vec<String>,
     nth: u32,
     seen: u32,
+    /// Forward the request first: the controller does the work, its answer is lost.
+    after: bool,
 }
 
 #[derive(Default)]
 struct ProxyState {
     target: String,
     rules: Mutex<Vec<Rule>>,
-    log: Mutex<Vec<String>>,
+    /// `resource_definition_name` of every spawn request seen.
+    spawned: Mutex<Vec<String>>,
     http: reqwest::Client,
 }
 
 /// An HTTP proxy in front of the controller: forwards every request, except that the `nth`
-/// request matching a rule is answered with a LINSTOR error (and not forwarded).
+/// request matching a rule is answered with a LINSTOR error (not forwarded, or forwarded and
+/// its answer replaced).
 pub struct FaultProxy {
     pub url: String,
     state: Arc<ProxyState>,
@@ -540,15 +544,15 @@ async fn proxy_handler(
     let method = request.method().as_str().to_string();
     let path_and_query = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let path = request.uri().path().to_string();
-    state.log.lock().expect("log").push(format!("{method} {path}"));
+    // None: forward; Some(after): fail, after forwarding or instead of it.
     let fail = {
         let mut rules = state.rules.lock().expect("rules");
-        let mut fail = false;
+        let mut fail = None;
         for rule in rules.iter_mut() {
             if rule.method == method && path_matches(&rule.pattern, &path) {
                 rule.seen += 1;
                 if rule.seen == rule.nth {
-                    fail = true;
+                    fail = Some(rule.after);
                 }
             }
         }
@@ -561,17 +565,26 @@ async fn proxy_handler(
             .body(axum::body::Body::from(body))
             .expect("response")
     };
-    if fail {
+    let injected = || {
         let body = serde_json::json!([{
             "ret_code": linstor_api::consts::FAIL_UNKNOWN_ERROR,
             "message": format!("injected failure of {method} {path}"),
         }]);
-        return respond(500, body.to_string().into_bytes());
-    }
+        respond(500, body.to_string().into_bytes())
+    };
     let body = match axum::body::to_bytes(request.into_body(), usize::MAX).await {
         Ok(body) => body,
         Err(err) => return respond(502, format!("proxy: {err}").into_bytes()),
     };
+    if path.ends_with("/spawn") {
+        let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if let Some(name) = request["resource_definition_name"].as_str() {
+            state.spawned.lock().expect("spawned").push(name.to_string());
+        }
+    }
+    if fail == Some(false) {
+        return injected();
+    }
     let Ok(method) = reqwest::Method::from_bytes(method.as_bytes()) else {
         return respond(405, Vec::new());
     };
@@ -580,6 +593,7 @@ async fn proxy_handler(
         forward = forward.header("content-type", "application/json").body(body);
     }
     match forward.send().await {
+        Ok(_) if fail == Some(true) => injected(),
         Ok(answer) => {
             let status = answer.status().as_u16();
             let bytes = answer.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
@@ -613,23 +627,34 @@ impl FaultProxy {
     /// Fails the `nth` (1-based) request of `method` to a path matching `pattern` (segments,
     /// `*` for any one segment), e.g. `PUT v1/resource-definitions/*`.
     pub fn fail(&self, method: &str, pattern: &str, nth: u32) {
+        self.add_rule(method, pattern, nth, false);
+    }
+
+    /// Like [`FaultProxy::fail`], but the request reaches the controller first: the work is
+    /// done and only its answer is lost.
+    pub fn fail_after(&self, method: &str, pattern: &str, nth: u32) {
+        self.add_rule(method, pattern, nth, true);
+    }
+
+    fn add_rule(&self, method: &str, pattern: &str, nth: u32, after: bool) {
         let pattern = pattern.trim_start_matches('/').split('/').map(str::to_string).collect();
         self.state.rules.lock().expect("rules").push(Rule {
             method: method.to_string(),
             pattern,
             nth,
             seen: 0,
+            after,
         });
     }
 
     pub fn clear(&self) {
         self.state.rules.lock().expect("rules").clear();
-        self.state.log.lock().expect("log").clear();
+        self.state.spawned.lock().expect("spawned").clear();
     }
 
-    /// `METHOD /path` of every request seen since the last clear.
-    pub fn requests(&self) -> Vec<String> {
-        self.state.log.lock().expect("log").clone()
+    /// The resource definition names of the spawns seen since the last clear.
+    pub fn spawned(&self) -> Vec<String> {
+        self.state.spawned.lock().expect("spawned").clone()
     }
 }
 
