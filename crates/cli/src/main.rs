@@ -1,23 +1,19 @@
-//! `strand`: one command for Strand's controller and, as later parts land, its satellite,
-//! storage daemon and CLIs.
+//! `strand`: the command users type. The CLIs live here — `storage` (Incus's syntax, through
+//! the storage daemon), `linstor` (the `linstor` client's syntax), `admin` and `image` — in a
+//! binary kept small so that each command starts fast; the long-running services (`up`,
+//! `controller`, `satellite`, `daemon`) are `strandd`'s, which `strand` executes in its place.
 
 mod admin;
-mod daemon;
 mod image;
 mod linstor;
-mod pool_fs;
-mod satellite;
-mod serve;
+mod services;
 mod storage;
-mod up;
 
-use clap::{Parser, Subcommand};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use clap::{Args as _, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-/// The data directory of `strand up` and `strand controller` when none is given.
-pub const DEFAULT_DATA_DIR: &str = "/var/lib/strand";
+pub use strand_shared::DEFAULT_DATA_DIR;
 
 #[derive(Parser)]
 #[command(name = "strand", version, about = "Strand: LINSTOR-compatible storage for Incus, in one command")]
@@ -29,15 +25,19 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a whole single-machine cluster: controller, local satellite, default pool.
-    Up(UpArgs),
+    #[command(disable_help_flag = true)]
+    Up(services::Args),
     /// Run the LINSTOR-compatible controller (REST API v1).
-    Controller(ControllerArgs),
+    #[command(disable_help_flag = true)]
+    Controller(services::Args),
     /// Run a satellite that a controller on another host connects to.
-    Satellite(SatelliteArgs),
+    #[command(disable_help_flag = true)]
+    Satellite(services::Args),
     /// Manage storage pools and volumes in Incus's syntax (through the storage daemon).
     Storage(storage::Args),
     /// Run the storage daemon (Incus storage API on DATA/unix.socket) against a LINSTOR cluster.
-    Daemon(daemon::Args),
+    #[command(disable_help_flag = true)]
+    Daemon(services::Args),
     /// Talk to a LINSTOR controller in the `linstor` client's syntax.
     Linstor(linstor::Args),
     /// Administer the storage daemon (`recover`: rebuild its database from LINSTOR).
@@ -47,74 +47,32 @@ enum Command {
     Image(image::Args),
 }
 
-#[derive(clap::Args)]
-struct UpArgs {
-    /// Address and port of the LINSTOR REST API.
-    #[arg(long, default_value = "127.0.0.1:3370")]
-    listen: SocketAddr,
-    /// Directory for the database and the default storage pool.
-    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "STRAND_DIR")]
-    data_dir: PathBuf,
-    /// LINSTOR node name of this machine (default: the host name).
-    #[arg(long)]
-    node_name: Option<String>,
-    /// Directory of the stable device links (default /dev/strand).
-    #[arg(long)]
-    dev_dir: Option<PathBuf>,
-}
-
-#[derive(clap::Args)]
-struct ControllerArgs {
-    /// Address and port of the REST API.
-    #[arg(long, default_value = "127.0.0.1:3370")]
-    listen: SocketAddr,
-    /// Directory for the controller's database.
-    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "STRAND_DIR")]
-    data_dir: PathBuf,
-}
-
-#[derive(clap::Args)]
-struct SatelliteArgs {
-    /// Address and port the controller connects to.
-    #[arg(long, default_value = "0.0.0.0:3366")]
-    listen: SocketAddr,
-    /// Directory of the satellite's own files (one satellite per directory).
-    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "STRAND_DIR")]
-    data_dir: PathBuf,
-    /// LINSTOR node name this satellite serves (default: the host name).
-    #[arg(long)]
-    node_name: Option<String>,
-    /// Directory of the stable device links (default /dev/strand).
-    #[arg(long)]
-    dev_dir: Option<PathBuf>,
+/// Parses the command line building only the one CLI it names: building clap's whole tree of
+/// commands (every `linstor` and `storage` command with all their options) costs more than
+/// many commands take to run. A command line that does not parse this way — help, version,
+/// an error, a service's arguments — goes through the whole tree, which answers it as usual.
+fn parse() -> Cli {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match args.get(1).and_then(|arg| arg.to_str()) {
+        Some("storage") => Some(storage::Args::augment_args(clap::Command::new("storage"))),
+        Some("linstor") => Some(linstor::Args::augment_args(clap::Command::new("linstor"))),
+        Some("admin") => Some(admin::Args::augment_args(clap::Command::new("admin"))),
+        Some("image") => Some(image::Args::augment_args(clap::Command::new("image"))),
+        _ => None,
+    };
+    cli.and_then(|cli| clap::Command::new("strand").subcommand(cli).try_get_matches_from(&args).ok())
+        .and_then(|matches| Cli::from_arg_matches(&matches).ok())
+        .unwrap_or_else(|| Cli::parse_from(args))
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("STRAND_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match cli.command {
-        Command::Up(args) => up::up(up::UpOptions {
-            listen: args.listen,
-            data_dir: args.data_dir,
-            node_name: args.node_name,
-            dev_dir: args.dev_dir,
-        }),
-        Command::Controller(args) => serve::controller(args.listen, &args.data_dir),
-        Command::Satellite(args) => satellite::satellite(satellite::SatelliteOptions {
-            listen: args.listen,
-            data_dir: args.data_dir,
-            node_name: args.node_name,
-            dev_dir: args.dev_dir,
-        }),
-        Command::Linstor(args) => linstor::run(args),
+    let result = match parse().command {
+        Command::Up(args) => services::exec("up", args),
+        Command::Controller(args) => services::exec("controller", args),
+        Command::Satellite(args) => services::exec("satellite", args),
+        Command::Daemon(args) => services::exec("daemon", args),
         Command::Storage(args) => storage::run(args),
-        Command::Daemon(args) => daemon::run(args),
+        Command::Linstor(args) => linstor::run(args),
         Command::Admin(args) => admin::run(args),
         Command::Image(args) => image::run(args),
     };

@@ -2,7 +2,6 @@
 
 pub(crate) mod client;
 mod copy;
-pub mod default_pool;
 pub(crate) mod format;
 mod pools;
 mod snapshots;

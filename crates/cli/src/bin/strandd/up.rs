@@ -65,8 +65,8 @@ async fn first_start(controller: &Controller, node_name: &str, data_dir: &Path) 
     if controller.state().node(node_name).is_some() {
         return Ok(());
     }
-    // The storage daemon makes its `default` pool once it runs (storage/default_pool.rs).
-    crate::storage::default_pool::mark_first_start(data_dir)?;
+    // The storage daemon makes its `default` pool once it runs (default_pool.rs).
+    crate::default_pool::mark_first_start(data_dir)?;
     let node = Node {
         name: node_name.to_string(),
         node_type: "COMBINED".to_string(),
@@ -153,7 +153,7 @@ pub fn up(options: UpOptions) -> Result<(), String> {
         // The storage daemon (Incus storage API on DATA/unix.socket), against this controller;
         // on first start it gets its `default` pool before it answers anyone.
         let storage = crate::daemon::open_embedded(&data_dir, options.listen, &node_name)?;
-        crate::storage::default_pool::create_if_pending(&data_dir, storage.state()).await;
+        crate::default_pool::create_if_pending(&data_dir, storage.state()).await;
         let storage = storage.spawn();
         let resync = {
             let controller = Arc::clone(&controller);

@@ -1,0 +1,43 @@
+//! `strand up|controller|satellite|daemon`: the long-running services are in `strandd` (the
+//! controller, satellite and storage daemon make a large binary, and a large binary starts
+//! slowly — every CLI command would pay for it). `strand` replaces itself with `strandd`,
+//! found next to its own binary or else on `PATH`, keeping its process id, so signals, exit
+//! status and `--help` are `strandd`'s.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+use strand_shared::SERVICES_BINARY;
+
+/// The service's own arguments, parsed by `strandd`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<OsString>,
+}
+
+/// Runs `strandd SERVICE ARGS...` in place of this process; returns only when it cannot.
+pub fn exec(service: &str, args: Args) -> Result<(), String> {
+    let binary = services_binary()?;
+    let err = Command::new(&binary).arg0("strand").arg(service).args(args.args).exec();
+    Err(format!("cannot run {}: {err}", binary.display()))
+}
+
+fn services_binary() -> Result<PathBuf, String> {
+    let beside =
+        std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(SERVICES_BINARY)));
+    if let Some(path) = beside.as_ref().filter(|path| path.is_file()) {
+        return Ok(path.clone());
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join(SERVICES_BINARY)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    on_path.into_iter().find(|path| path.is_file()).ok_or_else(|| {
+        format!(
+            "{SERVICES_BINARY}, which runs the services, is neither next to strand{} nor on PATH; \
+             build both binaries with `cargo build --release -p strand`",
+            beside.map(|path| format!(" ({})", path.display())).unwrap_or_default()
+        )
+    })
+}
