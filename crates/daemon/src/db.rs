@@ -173,6 +173,8 @@ impl Db {
             tx.pragma_update(None, "user_version", index as i64 + 1)?;
             tx.commit()?;
         }
+        // Every statement of this module stays prepared (they are fewer than this).
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(Db { conn: Mutex::new(conn) })
     }
 
@@ -186,7 +188,7 @@ impl Db {
 
     pub fn server_config(&self) -> Result<Config, DbError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT key, value FROM config")?;
+        let mut stmt = conn.prepare_cached("SELECT key, value FROM config")?;
         let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
         Ok(rows.collect::<Result<Config, _>>()?)
     }
@@ -195,9 +197,10 @@ impl Db {
     pub fn set_server_config(&self, config: &Config) -> Result<(), DbError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute("DELETE FROM config", [])?;
+        tx.prepare_cached("DELETE FROM config")?.execute([])?;
         for (key, value) in config {
-            tx.execute("INSERT INTO config (key, value) VALUES (?1, ?2)", params![key, value])?;
+            tx.prepare_cached("INSERT INTO config (key, value) VALUES (?1, ?2)")?
+                .execute(params![key, value])?;
         }
         tx.commit()?;
         Ok(())
@@ -218,8 +221,9 @@ impl Db {
     /// Every pool, sorted by name.
     pub fn pools(&self) -> Result<Vec<PoolRow>, DbError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT name, driver, description, status, config FROM storage_pools ORDER BY name")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, driver, description, status, config FROM storage_pools ORDER BY name",
+        )?;
         let rows = stmt.query_map([], Db::pool_from)?.collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(Db::pool_row).collect()
     }
@@ -227,37 +231,42 @@ impl Db {
     pub fn pool(&self, name: &str) -> Result<Option<PoolRow>, DbError> {
         let conn = self.conn();
         let row = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT name, driver, description, status, config FROM storage_pools WHERE name = ?1",
-                [name],
-                Db::pool_from,
-            )
+            )?
+            .query_row([name], Db::pool_from)
             .optional()?;
         row.map(Db::pool_row).transpose()
     }
 
     pub fn insert_pool(&self, pool: &PoolRow) -> Result<(), DbError> {
         let conn = self.conn();
-        conn.execute(
+        let mut insert = conn.prepare_cached(
             "INSERT INTO storage_pools (name, driver, description, status, config) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![pool.name, pool.driver, pool.description, pool.status, config_to_text(&pool.config)],
-        )
-        .map_err(|err| {
-            if is_unique_violation(&err) {
-                DbError::Exists(format!("storage pool {}", pool.name))
-            } else {
-                err.into()
-            }
-        })?;
+        )?;
+        insert
+            .execute(params![
+                pool.name,
+                pool.driver,
+                pool.description,
+                pool.status,
+                config_to_text(&pool.config)
+            ])
+            .map_err(|err| {
+                if is_unique_violation(&err) {
+                    DbError::Exists(format!("storage pool {}", pool.name))
+                } else {
+                    err.into()
+                }
+            })?;
         Ok(())
     }
 
     pub fn update_pool(&self, name: &str, description: &str, config: &Config) -> Result<(), DbError> {
         let conn = self.conn();
-        let changed = conn.execute(
-            "UPDATE storage_pools SET description = ?2, config = ?3 WHERE name = ?1",
-            params![name, description, config_to_text(config)],
-        )?;
+        let changed = conn
+            .prepare_cached("UPDATE storage_pools SET description = ?2, config = ?3 WHERE name = ?1")?
+            .execute(params![name, description, config_to_text(config)])?;
         if changed == 0 {
             return Err(DbError::Missing(format!("storage pool {name}")));
         }
@@ -266,7 +275,7 @@ impl Db {
 
     pub fn delete_pool(&self, name: &str) -> Result<(), DbError> {
         let conn = self.conn();
-        conn.execute("DELETE FROM storage_pools WHERE name = ?1", [name])?;
+        conn.prepare_cached("DELETE FROM storage_pools WHERE name = ?1")?.execute([name])?;
         Ok(())
     }
 
@@ -279,7 +288,7 @@ impl Db {
             "SELECT {VOLUME_COLUMNS} FROM storage_volumes v JOIN storage_pools p ON p.id = v.pool_id \
              WHERE p.name = ?1 AND (?2 IS NULL OR v.project = ?2) ORDER BY v.type, v.name, v.project"
         );
-        let mut stmt = conn.prepare(&sql)?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![pool, project], volume_from_row)?.collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().collect()
     }
@@ -291,28 +300,29 @@ impl Db {
              WHERE p.name = ?1 AND v.project = ?2 AND v.type = ?3 AND v.name = ?4"
         );
         let row = conn
-            .query_row(&sql, params![key.pool, key.project, key.vol_type.as_str(), key.name], volume_from_row)
+            .prepare_cached(&sql)?
+            .query_row(params![key.pool, key.project, key.vol_type.as_str(), key.name], volume_from_row)
             .optional()?;
         row.transpose()
     }
 
     pub fn insert_volume(&self, volume: &VolumeRow) -> Result<(), DbError> {
         let conn = self.conn();
-        let inserted = conn
-            .execute(
-                "INSERT INTO storage_volumes (pool_id, project, type, name, description, content_type, config, created_at) \
-                 SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM storage_pools WHERE name = ?1",
-                params![
-                    volume.pool,
-                    volume.project,
-                    volume.vol_type.as_str(),
-                    volume.name,
-                    volume.description,
-                    volume.content_type.as_str(),
-                    config_to_text(&volume.config),
-                    volume.created_at
-                ],
-            )
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO storage_volumes (pool_id, project, type, name, description, content_type, config, created_at) \
+             SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM storage_pools WHERE name = ?1",
+        )?;
+        let inserted = insert
+            .execute(params![
+                volume.pool,
+                volume.project,
+                volume.vol_type.as_str(),
+                volume.name,
+                volume.description,
+                volume.content_type.as_str(),
+                config_to_text(&volume.config),
+                volume.created_at
+            ])
             .map_err(|err| {
                 if is_unique_violation(&err) {
                     DbError::Exists(format!("storage volume {}/{}", volume.vol_type, volume.name))
@@ -334,17 +344,14 @@ impl Db {
         let conn = self.conn();
         let sql =
             format!("UPDATE storage_volumes SET description = ?5, config = ?6 WHERE {}", Db::volume_where());
-        let changed = conn.execute(
-            &sql,
-            params![
-                key.pool,
-                key.project,
-                key.vol_type.as_str(),
-                key.name,
-                description,
-                config_to_text(config)
-            ],
-        )?;
+        let changed = conn.prepare_cached(&sql)?.execute(params![
+            key.pool,
+            key.project,
+            key.vol_type.as_str(),
+            key.name,
+            description,
+            config_to_text(config)
+        ])?;
         if changed == 0 {
             return Err(DbError::Missing(key.to_string()));
         }
@@ -355,7 +362,8 @@ impl Db {
         let conn = self.conn();
         let sql = format!("UPDATE storage_volumes SET name = ?5 WHERE {}", Db::volume_where());
         let changed = conn
-            .execute(&sql, params![key.pool, key.project, key.vol_type.as_str(), key.name, new_name])
+            .prepare_cached(&sql)?
+            .execute(params![key.pool, key.project, key.vol_type.as_str(), key.name, new_name])
             .map_err(|err| {
                 if is_unique_violation(&err) {
                     DbError::Exists(format!("storage volume {}/{new_name}", key.vol_type))
@@ -372,7 +380,12 @@ impl Db {
     pub fn delete_volume(&self, key: &VolumeKey) -> Result<(), DbError> {
         let conn = self.conn();
         let sql = format!("DELETE FROM storage_volumes WHERE {}", Db::volume_where());
-        conn.execute(&sql, params![key.pool, key.project, key.vol_type.as_str(), key.name])?;
+        conn.prepare_cached(&sql)?.execute(params![
+            key.pool,
+            key.project,
+            key.vol_type.as_str(),
+            key.name
+        ])?;
         Ok(())
     }
 }

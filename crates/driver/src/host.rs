@@ -7,12 +7,14 @@
 //! ioctls; tests wrap it to make a chosen step fail. Calls block: the driver runs them on
 //! blocking threads.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 /// The filesystems the driver puts on volumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,19 +189,49 @@ fn package_of(tool: &str) -> &'static str {
     }
 }
 
+/// Where each tool was found on `PATH`. A long-running process runs the same few tools again
+/// and again; searching `PATH` each time costs a failed exec per directory before the tool's.
+static TOOL_PATHS: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+
+fn tool_paths() -> std::sync::MutexGuard<'static, BTreeMap<String, PathBuf>> {
+    TOOL_PATHS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `tool` as found on `PATH` (remembered), else the bare name.
+fn tool_program(tool: &str) -> PathBuf {
+    if let Some(path) = tool_paths().get(tool) {
+        return path.clone();
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|dir| dir.join(tool)).find(|path| {
+            use std::os::unix::fs::PermissionsExt;
+            path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    });
+    match found {
+        Some(path) => {
+            tool_paths().insert(tool.to_string(), path.clone());
+            path
+        }
+        None => PathBuf::from(tool),
+    }
+}
+
 /// Runs `tool` with `args`; exit codes in `ok_codes` count as success.
 fn run_with(tool: &str, args: &[&str], ok_codes: &[i32]) -> Result<String, HostError> {
     let command = format!("{tool} {}", args.join(" "));
     let started = std::time::Instant::now();
-    let output =
-        Command::new(tool).args(args).stdin(Stdio::null()).env("LC_ALL", "C").output().map_err(|err| {
-            match err.kind() {
-                std::io::ErrorKind::NotFound => {
-                    HostError::NotInstalled { tool: tool.to_string(), package: package_of(tool) }
-                }
-                _ => HostError::Io { what: format!("cannot run {tool}"), source: err },
+    let program = tool_program(tool);
+    let output = Command::new(&program).args(args).stdin(Stdio::null()).env("LC_ALL", "C").output().map_err(
+        |err| match err.kind() {
+            std::io::ErrorKind::NotFound => {
+                // Gone since it was found: looked for again next time.
+                tool_paths().remove(tool);
+                HostError::NotInstalled { tool: tool.to_string(), package: package_of(tool) }
             }
-        })?;
+            _ => HostError::Io { what: format!("cannot run {tool}"), source: err },
+        },
+    )?;
     tracing::debug!("ran {command} in {:.2} ms", started.elapsed().as_secs_f64() * 1000.0);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     match output.status.code() {

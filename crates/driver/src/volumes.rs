@@ -19,6 +19,7 @@
 use crate::config::{self, *};
 use crate::error::{Error, Result};
 use crate::host::Filesystem;
+use crate::linstor::Attached;
 use crate::mounts::MountRefs;
 use crate::pool::Pool;
 use crate::size;
@@ -172,11 +173,6 @@ impl Pool {
         let sizes = self.volume_sizes(volume)?;
         let lock = self.shared.mounts.volume(self.name(), &volume.id);
         let _guard = lock.lock().await;
-        if let Some(rd) = self.find(&volume.id).await? {
-            return Err(Error::AlreadyExists {
-                what: format!("{} (resource definition {})", volume.id, rd.name),
-            });
-        }
         let rd = format!("{}{}", self.volume_prefix(), random_hex()?);
         let mut undo = Undo::new(format!("create {} ({rd})", volume.id));
         let result = self.create_steps(volume, &rd, &sizes, &mut undo).await;
@@ -209,7 +205,25 @@ impl Pool {
             resource_definition_props: props,
             ..Default::default()
         };
-        if let Err(err) = self.shared.client.resource_group_spawn(self.resource_group(), &spawn).await {
+        // A definition of this volume that LINSTOR has already (left by a create that was cut
+        // short, or whose daemon lost its database) is looked for while the spawn runs: it
+        // refuses the create, and ours goes with the undo.
+        let aux_name = self.aux_name(&volume.id);
+        let existing = self.shared.find_rd_other_than(
+            self.resource_group(),
+            &aux_name,
+            volume.id.vol_type,
+            false,
+            Some(rd),
+        );
+        let spawned = self.shared.client.resource_group_spawn(self.resource_group(), &spawn);
+        let (existing, spawned) = tokio::join!(existing, spawned);
+        if let Some(other) = existing? {
+            return Err(Error::AlreadyExists {
+                what: format!("{} (resource definition {})", volume.id, other.name),
+            });
+        }
+        if let Err(err) = spawned {
             if err.is(FAIL_NOT_ENOUGH_NODES) {
                 let size_kib = sizes.iter().map(|b| size::to_kib(*b)).sum::<i64>();
                 let size_kib = u64::try_from(size_kib).unwrap_or(0);
@@ -223,10 +237,12 @@ impl Pool {
                 self.resource_group()
             ))(err));
         }
+        let mut diskful_here = false;
         if filesystem_volume {
             let fs_volume = if volume.is_vm_block() { volume.config_filesystem() } else { volume.clone() };
             let number = volume_number(volume.id.vol_type, ContentType::Filesystem, sizes.len());
-            let device = self.shared.device_path(rd, number).await?;
+            let Attached { device, diskless } = self.shared.attach(rd, number).await?;
+            diskful_here = !diskless;
             let fs = self.filesystem_of(&fs_volume, None).await?;
             let options = split_options(fs_volume.config.get(KEY_CREATE_OPTIONS));
             let dev = device.clone();
@@ -237,7 +253,9 @@ impl Pool {
                 .await
                 .map_err(Error::host(format!("Could not make a {fs} filesystem on {}", device.display())))?;
         }
-        self.shared.detach_local(rd).await?;
+        if !diskful_here {
+            self.shared.detach_local(rd).await?;
+        }
         Ok(())
     }
 

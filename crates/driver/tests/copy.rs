@@ -300,7 +300,8 @@ fn a_failure_at_any_step_of_a_copy_leaves_nothing() {
     let faults = [
         Linstor("POST", "v1/resource-definitions/*/clone", 1),
         Linstor("GET", "v1/resource-definitions/*/clone/*", 1),
-        Linstor("POST", "v1/resource-definitions/*/resources/*/make-available", 1),
+        // The copy's device, read from the resource view (the clone is placed here).
+        Linstor("GET", "v1/view/resources", 1),
         Host("probe_filesystem", 1),
         Host("mount", 1),
         Host("regenerate_uuid", 1),

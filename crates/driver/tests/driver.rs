@@ -923,11 +923,13 @@ fn a_failure_at_any_step_of_create_leaves_nothing() {
         LinstorAfter(&'static str, &'static str, u32),
         Host(&'static str, u32),
     }
+    // The resource is placed here, so the device is read from the resource view, without
+    // make-available (covered by `a_volume_without_a_resource_here_is_made_available`).
     let faults = [
         Fault::Linstor("POST", "v1/resource-groups/*/spawn", 1),
         Fault::LinstorAfter("POST", "v1/resource-groups/*/spawn", 1),
-        Fault::Linstor("POST", "v1/resource-definitions/*/resources/*/make-available", 1),
-        Fault::Linstor("GET", "v1/resource-definitions/*/resources/*/volumes", 1),
+        // The look-up of an existing definition, which runs alongside the spawn.
+        Fault::Linstor("GET", "v1/resource-definitions", 1),
         Fault::Host("mkfs", 1),
         Fault::Linstor("GET", "v1/view/resources", 1),
     ];
@@ -957,13 +959,7 @@ fn a_failure_at_any_step_of_create_leaves_nothing() {
             };
             let steps_of_block = !(vol.has_filesystem() || vol.is_vm_block());
             let result = c.rt.block_on(faulty_pool.create_volume(&vol));
-            let skipped = steps_of_block
-                && matches!(
-                    fault,
-                    Fault::Host("mkfs", _)
-                        | Fault::Linstor(_, "v1/resource-definitions/*/resources/*/make-available", _)
-                        | Fault::Linstor(_, "v1/resource-definitions/*/resources/*/volumes", _)
-                );
+            let skipped = steps_of_block && matches!(fault, Fault::Host("mkfs", _));
             if skipped {
                 // A block volume has no filesystem: these steps do not happen.
                 result.unwrap_or_else(|e| panic!("{}: {what}: {e}", vol.id));
@@ -983,6 +979,45 @@ fn a_failure_at_any_step_of_create_leaves_nothing() {
         assert!(c.rt.block_on(pool.delete_volume(&vol)).expect("delete"));
         assert_gone(&c, &pool, &vol.id, None);
     }
+}
+
+#[test]
+fn a_volume_linstor_has_already_is_not_created_twice() {
+    let Some(c) = Cluster::start("twice") else { return };
+    let driver = c.driver();
+    let pool = new_pool(&c, &driver, "twice", &[("volume.size", "32MiB")]);
+    let mut vol = Volume::new(VolumeId::custom("default", "once"), ContentType::Filesystem);
+    pool.fill_volume_config(&mut vol);
+    c.rt.block_on(pool.create_volume(&vol)).expect("create");
+    let first = rd_of(&c, &pool, &vol.id).name;
+    // As after a daemon lost its record of the volume: LINSTOR has it, the create is asked again.
+    let err = c.rt.block_on(pool.create_volume(&vol)).expect_err("second create");
+    assert!(err.to_string().contains(&first), "{err}");
+    let left: Vec<String> = c.definitions_of(pool.resource_group()).into_iter().map(|rd| rd.name).collect();
+    assert_eq!(left, vec![first.clone()], "the second create's definition stays behind");
+    assert!(c.rt.block_on(pool.delete_volume(&vol)).expect("delete"));
+    assert_gone(&c, &pool, &vol.id, Some(&first));
+}
+
+#[test]
+fn a_volume_without_a_resource_here_is_made_available() {
+    let Some(c) = Cluster::start("available") else { return };
+    let driver = c.driver();
+    let pool = new_pool(&c, &driver, "available", &[("volume.size", "32MiB")]);
+    let mut vol = Volume::new(VolumeId::custom("default", "elsewhere"), ContentType::Block);
+    pool.fill_volume_config(&mut vol);
+    c.rt.block_on(pool.create_volume(&vol)).expect("create");
+    let rd = rd_of(&c, &pool, &vol.id).name;
+    // The definition stays, this node's resource goes: asking for the device makes LINSTOR
+    // make the resource available here again.
+    c.rt.block_on(c.client.resource_delete(&rd, &c.node, false)).expect("delete the resource");
+    assert!(c.loops_of(&rd).is_empty(), "the resource's device is still there");
+    let device = c.rt.block_on(pool.volume_disk_path(&vol)).expect("the device, made available");
+    let loops = c.loops_of(&rd);
+    assert_eq!(loops.len(), 1, "make-available gave this node no device: {loops:?}");
+    assert_eq!(std::fs::canonicalize(&device).expect("device link"), Path::new(&loops[0].0));
+    assert!(c.rt.block_on(pool.delete_volume(&vol)).expect("delete"));
+    assert_gone(&c, &pool, &vol.id, Some(&rd));
 }
 
 #[test]

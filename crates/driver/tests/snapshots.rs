@@ -491,8 +491,8 @@ fn a_failure_at_any_step_of_create_or_read_only_mount_leaves_nothing() {
         Fault::Linstor("POST", "v1/resource-definitions", 1),
         Fault::Linstor("POST", "v1/resource-definitions/*/snapshot-restore-volume-definition/*", 1),
         Fault::Linstor("POST", "v1/resource-definitions/*/snapshot-restore-resource/*", 1),
-        Fault::Linstor("POST", "v1/resource-definitions/*/resources/*/make-available", 1),
-        Fault::Linstor("GET", "v1/resource-definitions/*/resources/*/volumes", 1),
+        // The copy's device, from the resource view (the copy is restored onto this node).
+        Fault::Linstor("GET", "v1/view/resources", 1),
         Fault::Host("flush_device", 1),
         Fault::Host("is_mounted", 1),
         Fault::Host("regenerate_uuid", 1),

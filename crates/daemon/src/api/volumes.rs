@@ -285,7 +285,7 @@ fn check_volume_name(name: &str) -> ApiResult<()> {
 }
 
 async fn create(
-    state: &State,
+    state: &Arc<State>,
     ctx: &Ctx,
     headers: &HeaderMap,
     pool: &str,
@@ -334,7 +334,6 @@ async fn create(
     let mut spec =
         VolumeSpec { project: project.clone(), vol_type, name: body.name.clone(), content_type, config };
     spec.config = state.backend.prepare_volume(&pool_row.pool_ref(), &spec)?;
-    state.backend.create_volume(&pool_row.pool_ref(), &spec).await?;
     let row = VolumeRow {
         pool: pool.to_string(),
         project: project.clone(),
@@ -345,14 +344,36 @@ async fn create(
         config: spec.config.clone(),
         created_at: crate::time::now(),
     };
-    if let Err(err) = state.db.insert_volume(&row) {
-        if let Err(undo) = state.backend.delete_volume(&pool_row.pool_ref(), &spec).await {
-            tracing::error!("{key}: cannot undo its creation: {undo}");
+    // The row is written (one durable commit, on a thread of its own) while the driver makes
+    // the volume; whichever of the two fails, the other is taken back.
+    let insert = {
+        let (state, row) = (Arc::clone(state), row.clone());
+        tokio::task::spawn_blocking(move || state.db.insert_volume(&row))
+    };
+    let pool_ref = pool_row.pool_ref();
+    let (created, inserted) = tokio::join!(state.backend.create_volume(&pool_ref, &spec), insert);
+    let inserted = match inserted {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(DbError::Exists(_))) => Err(ApiError::conflict("Volume by that name already exists")),
+        Ok(Err(other)) => Err(other.into()),
+        Err(err) => Err(ApiError::internal(format!("Recording the volume failed: {err}"))),
+    };
+    match (created, inserted) {
+        (Ok(()), Ok(())) => {}
+        (Err(err), inserted) => {
+            if inserted.is_ok() {
+                if let Err(undo) = state.db.delete_volume(&key) {
+                    tracing::error!("{key}: cannot remove its record after a failed create: {undo}");
+                }
+            }
+            return Err(err.into());
         }
-        return Err(match err {
-            DbError::Exists(_) => ApiError::conflict("Volume by that name already exists"),
-            other => other.into(),
-        });
+        (Ok(()), Err(err)) => {
+            if let Err(undo) = state.backend.delete_volume(&pool_ref, &spec).await {
+                tracing::error!("{key}: cannot undo its creation: {undo}");
+            }
+            return Err(err);
+        }
     }
     state.events.lifecycle(
         "storage-volume-created",

@@ -67,7 +67,7 @@ impl Db {
             "SELECT {COLUMNS} FROM {FROM} WHERE p.name = ?1 AND v.project = ?2 AND v.type = ?3 AND v.name = ?4 \
              ORDER BY s.created_at, s.id"
         );
-        let mut stmt = conn.prepare(&sql)?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt
             .query_map(params![volume.pool, volume.project, volume.vol_type.as_str(), volume.name], fields)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -81,8 +81,8 @@ impl Db {
              AND s.name = ?5"
         );
         let row = conn
+            .prepare_cached(&sql)?
             .query_row(
-                &sql,
                 params![volume.pool, volume.project, volume.vol_type.as_str(), volume.name, name],
                 fields,
             )
@@ -96,7 +96,7 @@ impl Db {
         let sql = format!(
             "SELECT {COLUMNS} FROM {FROM} WHERE s.expires_at != '' AND s.expires_at <= ?1 ORDER BY s.expires_at, s.id"
         );
-        let mut stmt = conn.prepare(&sql)?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![now], fields)?.collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(snapshot_row).collect()
     }
@@ -109,20 +109,18 @@ impl Db {
              SELECT id, ?5, ?6, ?7, ?8, ?9 FROM storage_volumes WHERE id = {VOLUME_ID}"
         );
         let inserted = conn
-            .execute(
-                &sql,
-                params![
-                    v.pool,
-                    v.project,
-                    v.vol_type.as_str(),
-                    v.name,
-                    row.name,
-                    row.description,
-                    row.expires_at.as_deref().unwrap_or(""),
-                    row.created_at,
-                    config_to_text(&row.config)
-                ],
-            )
+            .prepare_cached(&sql)?
+            .execute(params![
+                v.pool,
+                v.project,
+                v.vol_type.as_str(),
+                v.name,
+                row.name,
+                row.description,
+                row.expires_at.as_deref().unwrap_or(""),
+                row.created_at,
+                config_to_text(&row.config)
+            ])
             .map_err(|err| {
                 if is_unique_violation(&err) {
                     DbError::Exists(format!("snapshot {} of {v}", row.name))
@@ -148,18 +146,15 @@ impl Db {
             "UPDATE storage_volume_snapshots SET description = ?6, expires_at = ?7 \
              WHERE volume_id = {VOLUME_ID} AND name = ?5"
         );
-        let changed = conn.execute(
-            &sql,
-            params![
-                volume.pool,
-                volume.project,
-                volume.vol_type.as_str(),
-                volume.name,
-                name,
-                description,
-                expires_at.unwrap_or("")
-            ],
-        )?;
+        let changed = conn.prepare_cached(&sql)?.execute(params![
+            volume.pool,
+            volume.project,
+            volume.vol_type.as_str(),
+            volume.name,
+            name,
+            description,
+            expires_at.unwrap_or("")
+        ])?;
         if changed == 0 {
             return Err(DbError::Missing(format!("snapshot {name} of {volume}")));
         }
@@ -172,10 +167,15 @@ impl Db {
             "UPDATE storage_volume_snapshots SET name = ?6 WHERE volume_id = {VOLUME_ID} AND name = ?5"
         );
         let changed = conn
-            .execute(
-                &sql,
-                params![volume.pool, volume.project, volume.vol_type.as_str(), volume.name, name, new_name],
-            )
+            .prepare_cached(&sql)?
+            .execute(params![
+                volume.pool,
+                volume.project,
+                volume.vol_type.as_str(),
+                volume.name,
+                name,
+                new_name
+            ])
             .map_err(|err| {
                 if is_unique_violation(&err) {
                     DbError::Exists(format!("snapshot {new_name} of {volume}"))
@@ -192,10 +192,13 @@ impl Db {
     pub fn delete_snapshot(&self, volume: &VolumeKey, name: &str) -> Result<(), DbError> {
         let conn = self.conn();
         let sql = format!("DELETE FROM storage_volume_snapshots WHERE volume_id = {VOLUME_ID} AND name = ?5");
-        conn.execute(
-            &sql,
-            params![volume.pool, volume.project, volume.vol_type.as_str(), volume.name, name],
-        )?;
+        conn.prepare_cached(&sql)?.execute(params![
+            volume.pool,
+            volume.project,
+            volume.vol_type.as_str(),
+            volume.name,
+            name
+        ])?;
         Ok(())
     }
 }
