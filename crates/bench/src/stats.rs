@@ -21,6 +21,19 @@ pub fn median_of(mut times: Vec<Duration>) -> Duration {
     times.get(times.len() / 2).copied().unwrap_or_default()
 }
 
+/// The median of `a[i] / b[i]`: the ratio of two series measured in the same rounds, each
+/// pair close in time, so that the machine's drift over the run cancels out.
+pub fn paired_ratio(a: &[Duration], b: &[Duration]) -> f64 {
+    let mut ratios: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter(|(_, b)| !b.is_zero())
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied().unwrap_or_default()
+}
+
 /// Runs `op` once; answers how long it took and its value.
 pub fn timed<T>(op: impl FnOnce() -> Result<T, String>) -> Result<(Duration, T), String> {
     let started = Instant::now();

@@ -31,13 +31,14 @@ mod sys;
 pub mod usage;
 
 pub use action::{Change, ChangeKind};
-pub use reconcile::{Applied, Host};
+pub use reconcile::{Applied, Host, RECHECK_EVERY};
 pub use sys::FileId;
 
 use controller::link::{DesiredState, Observed, PoolReport, VolumeReport};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// Where stable device links go unless configured otherwise.
 pub const DEFAULT_DEV_DIR: &str = "/dev/strand";
@@ -49,15 +50,28 @@ pub struct SatelliteConfig {
     /// Directory of the stable links `<dev_dir>/<rsc>/<vlmnr>`; default [`DEFAULT_DEV_DIR`].
     /// Give every satellite on one host its own.
     pub dev_dir: PathBuf,
+    /// How long a volume checked by one run is trusted by the incremental runs after it:
+    /// within it they read only whether it is in use, after it they check its file, device
+    /// and link again. Default [`RECHECK_EVERY`].
+    pub recheck_every: Duration,
 }
 
 impl SatelliteConfig {
     pub fn new(node_name: impl Into<String>) -> SatelliteConfig {
-        SatelliteConfig { node_name: node_name.into(), dev_dir: PathBuf::from(DEFAULT_DEV_DIR) }
+        SatelliteConfig {
+            node_name: node_name.into(),
+            dev_dir: PathBuf::from(DEFAULT_DEV_DIR),
+            recheck_every: RECHECK_EVERY,
+        }
     }
 
     pub fn with_dev_dir(mut self, dev_dir: impl Into<PathBuf>) -> SatelliteConfig {
         self.dev_dir = dev_dir.into();
+        self
+    }
+
+    pub fn with_recheck_every(mut self, every: Duration) -> SatelliteConfig {
+        self.recheck_every = every;
         self
     }
 }
@@ -134,7 +148,7 @@ impl Satellite {
     fn run(&self, desired: &DesiredState, apply: bool) -> Applied {
         let mut memory = self.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let result = catch_unwind(AssertUnwindSafe(|| {
-            reconcile::run(&self.host, &mut memory, &self.config.node_name, desired, apply)
+            reconcile::run(&self.host, &mut memory, &self.config, desired, apply)
         }));
         result.unwrap_or_else(|_| {
             let why = "internal error in the satellite (see its log)".to_string();

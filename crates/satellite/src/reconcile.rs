@@ -36,11 +36,14 @@ use crate::provider::naming::{self, volume_file_name, volume_path};
 use crate::provider::{ProviderKind, ProviderSupport, StorageProvider, VolumeFile};
 use crate::sys::FileId;
 use crate::usage::{Mounts, Usage};
+use crate::SatelliteConfig;
 use controller::link::{DesiredState, Observed, PoolReport, VolumeReport, VolumeSpec};
+pub use incremental::RECHECK_EVERY;
 use incremental::{Plan, Verified, VerifiedVolume, VolumeKey};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub const UP_TO_DATE: &str = "UpToDate";
 pub const FAILED: &str = "Failed";
@@ -92,6 +95,8 @@ struct Run<'a> {
     host: &'a Host,
     memory: &'a mut Memory,
     apply: bool,
+    /// See [`SatelliteConfig::recheck_every`].
+    recheck_every: Duration,
     /// Bound loop devices, read on first need and kept current as devices are attached and
     /// detached. A run that only creates new volumes never needs it.
     scan: Option<Result<Vec<LoopDevice>, String>>,
@@ -123,10 +128,11 @@ fn failed_volume(spec: &VolumeSpec, error: String) -> VolumeReport {
 pub(crate) fn run(
     host: &Host,
     memory: &mut Memory,
-    node_name: &str,
+    config: &SatelliteConfig,
     desired: &DesiredState,
     apply: bool,
 ) -> Applied {
+    let node_name = config.node_name.as_str();
     let providers = ProviderSupport::detect();
     let layers = LayerSupport::detect();
     let mut observed = Observed {
@@ -159,6 +165,7 @@ pub(crate) fn run(
         host,
         memory,
         apply,
+        recheck_every: config.recheck_every,
         scan: None,
         ids: HashMap::new(),
         mounts: Mounts::read(),
@@ -789,8 +796,13 @@ impl Run<'_> {
         }
         if problems.is_empty() {
             report.error = None;
-            let verified =
-                VerifiedVolume { spec: spec.clone(), report: report.clone(), device: dev, file: file.id };
+            let verified = VerifiedVolume {
+                spec: spec.clone(),
+                report: report.clone(),
+                device: dev,
+                file: file.id,
+                checked_at: Instant::now(),
+            };
             self.verified.insert((rsc.to_string(), nr), verified);
         } else {
             report.error = Some(problems.join("; "));

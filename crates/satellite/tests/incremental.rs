@@ -5,9 +5,11 @@ mod support;
 
 use satellite::loopdev::{DeviceStatus, KernelLoops, LoopDevice, LoopDevices, LoopError};
 use satellite::{ChangeKind, Satellite};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use support::*;
 
 /// The kernel's loop devices, counting how often every device was listed.
@@ -45,14 +47,20 @@ impl LoopDevices for CountingLoops {
     }
 }
 
+/// A satellite whose incremental runs check every unchanged volume (no trust window).
 fn counting_satellite(env: &TestEnv) -> (Satellite, Arc<AtomicUsize>) {
+    counting_satellite_trusting(env, Duration::ZERO)
+}
+
+fn counting_satellite_trusting(env: &TestEnv, recheck_every: Duration) -> (Satellite, Arc<AtomicUsize>) {
     let scans = Arc::new(AtomicUsize::new(0));
     let host = satellite::Host {
         loops: Box::new(CountingLoops { kernel: KernelLoops::new(), scans: Arc::clone(&scans) }),
         links: Box::new(satellite::devlinks::FsDevLinks::new(&env.dev_dir)),
         usage: Box::new(satellite::usage::KernelUsage::new()),
     };
-    let config = satellite::SatelliteConfig::new(NODE).with_dev_dir(&env.dev_dir);
+    let config =
+        satellite::SatelliteConfig::new(NODE).with_dev_dir(&env.dev_dir).with_recheck_every(recheck_every);
     (Satellite::with_host(config, host).unwrap(), scans)
 }
 
@@ -128,6 +136,36 @@ fn drift_found_by_the_quick_check_is_repaired() {
     let o = sat.apply(&incremental(desired(3, pools, vols)));
     healthy(&o, "b", 0, 4096);
     assert_eq!(std::fs::metadata(&file_b).unwrap().len(), 4096 * 1024);
+}
+
+#[test]
+fn a_volume_checked_recently_is_trusted_until_its_check_is_due() {
+    let Some(env) = TestEnv::new("incr-trust") else { return };
+    let dir = env.path("pool");
+    let pools = vec![pool("p", "FILE_THIN", &dir)];
+    let window = Duration::from_millis(400);
+    let (sat, _) = counting_satellite_trusting(&env, window);
+    let vols = vec![vol("a", 0, "p", 4096)];
+    healthy(&sat.apply(&desired(1, pools.clone(), vols.clone())), "a", 0, 4096);
+
+    // A link removed by hand right after the run: the next push trusts the check it just made.
+    std::fs::remove_file(env.dev_dir.join("a/0")).unwrap();
+    let o = sat.apply(&incremental(desired(2, pools.clone(), vols.clone())));
+    assert_eq!(report(&o, "a", 0).error, None);
+    assert!(!env.dev_dir.join("a/0").exists(), "checked again inside the window");
+
+    // Whether it is in use is read on every push, trusted or not.
+    let dev = env.loops_for(&dir.join("a_00000.img")).pop().expect("device");
+    let held = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_EXCL).open(&dev.path).unwrap();
+    let o = sat.apply(&incremental(desired(3, pools.clone(), vols.clone())));
+    assert!(o.volumes[0].in_use, "{:?}", o.volumes[0]);
+    drop(held);
+
+    // Once the check is due, the push finds the missing link and puts it back.
+    std::thread::sleep(window);
+    let o = sat.apply(&incremental(desired(4, pools, vols)));
+    healthy(&o, "a", 0, 4096);
+    assert!(env.dev_dir.join("a/0").exists(), "the link was not put back once the check was due");
 }
 
 #[test]

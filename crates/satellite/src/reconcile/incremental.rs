@@ -6,7 +6,10 @@
 //! the ones verified ([`Plan::new`]). Then:
 //! - a volume with the verified spec is checked, not converged: its file has the same identity
 //!   and size, its device is still bound to that file at that size and not marked autoclear,
-//!   its link points there (`recheck`; a volume that fails the check goes through the whole convergence);
+//!   its link points there (`recheck`; a volume that fails the check goes through the whole
+//!   convergence). A volume checked less than `recheck_every` ago (5 s by default) is trusted
+//!   without that check: only whether it is in use is read again. A push then costs what it
+//!   changes, not what the node holds;
 //! - a verified volume no longer desired is removed through its known device
 //!   (`remove_verified`);
 //! - new volumes converge as always, without listing every loop device.
@@ -31,6 +34,9 @@ use std::time::{Duration, Instant};
 /// The longest an incremental run trusts an earlier full run.
 pub const FULL_CHECK_EVERY: Duration = Duration::from_secs(60);
 
+/// The default of [`crate::SatelliteConfig::recheck_every`].
+pub const RECHECK_EVERY: Duration = Duration::from_secs(5);
+
 pub(crate) type VolumeKey = (String, i32);
 
 /// What the last healthy run verified.
@@ -51,6 +57,8 @@ pub(crate) struct VerifiedVolume {
     pub report: VolumeReport,
     pub device: LoopDevice,
     pub file: FileId,
+    /// When its file, device and link were last found intact.
+    pub checked_at: Instant,
 }
 
 /// The work of an incremental run.
@@ -146,23 +154,27 @@ impl Run<'_> {
         else {
             return None;
         };
-        let (rsc, nr) = (verified.spec.resource.as_str(), verified.spec.volume_number);
-        let file = provider.stat_volume(&volume_path(dir, rsc, nr)).ok()??;
-        let size = super::desired_size(&verified.spec).ok()?;
-        let status = self.host.loops.status(&verified.device).ok()??;
-        let intact = file.id == verified.file
-            && file.size_bytes == size
-            && status.backing == verified.file
-            && status.size_bytes == size
-            && !status.autoclear
-            && self.host.links.read(rsc, nr).as_deref() == Some(verified.device.path.as_path());
-        if !intact {
-            return None;
+        let mut verified = verified;
+        let (rsc, nr) = (verified.spec.resource.clone(), verified.spec.volume_number);
+        if verified.checked_at.elapsed() >= self.recheck_every {
+            let file = provider.stat_volume(&volume_path(dir, &rsc, nr)).ok()??;
+            let size = super::desired_size(&verified.spec).ok()?;
+            let status = self.host.loops.status(&verified.device).ok()??;
+            let intact = file.id == verified.file
+                && file.size_bytes == size
+                && status.backing == verified.file
+                && status.size_bytes == size
+                && !status.autoclear
+                && self.host.links.read(&rsc, nr).as_deref() == Some(verified.device.path.as_path());
+            if !intact {
+                return None;
+            }
+            verified.report.allocated_size_kib = (file.allocated_bytes / 1024) as i64;
+            verified.checked_at = Instant::now();
         }
         let mut report = verified.report.clone();
-        report.allocated_size_kib = (file.allocated_bytes / 1024) as i64;
         report.in_use = self.host.usage.in_use(&verified.device, &self.mounts);
-        self.verified.insert((rsc.to_string(), nr), verified);
+        self.verified.insert((rsc, nr), verified);
         Some(report)
     }
 
