@@ -196,17 +196,8 @@ impl Pool {
         undo.push(format!("delete resource definition {rd}"), move || async move {
             shared.delete_rd(&rd_name).await.map(|_| ()).map_err(|e| e.to_string())
         });
-        // One call: the definition is made with its identity and size properties, then placed.
-        let mut props = self.rd_props(volume)?;
-        props.insert(PROP_EXACT_SIZE.to_string(), "true".to_string());
-        let spawn = ResourceGroupSpawn {
-            resource_definition_name: Some(rd.to_string()),
-            volume_sizes: sizes.iter().map(|b| size::to_kib(*b)).collect(),
-            resource_definition_props: props,
-            ..Default::default()
-        };
         // A definition of this volume that LINSTOR has already (left by a create that was cut
-        // short, or whose daemon lost its database) is looked for while the spawn runs: it
+        // short, or whose daemon lost its database) is looked for while the volume is made: it
         // refuses the create, and ours goes with the undo.
         let aux_name = self.aux_name(&volume.id);
         let existing = self.shared.find_rd_other_than(
@@ -216,14 +207,27 @@ impl Pool {
             false,
             Some(rd),
         );
-        let spawned = self.shared.client.resource_group_spawn(self.resource_group(), &spawn);
-        let (existing, spawned) = tokio::join!(existing, spawned);
+        let (existing, made) = tokio::join!(existing, self.spawn_and_format(volume, rd, sizes));
         if let Some(other) = existing? {
             return Err(Error::AlreadyExists {
                 what: format!("{} (resource definition {})", volume.id, other.name),
             });
         }
-        if let Err(err) = spawned {
+        made
+    }
+
+    /// Spawns the volume's definition with its properties and places it (one call), makes its
+    /// filesystem(s) here, and detaches a diskless resource again.
+    async fn spawn_and_format(&self, volume: &Volume, rd: &str, sizes: &[u64]) -> Result<()> {
+        let mut props = self.rd_props(volume)?;
+        props.insert(PROP_EXACT_SIZE.to_string(), "true".to_string());
+        let spawn = ResourceGroupSpawn {
+            resource_definition_name: Some(rd.to_string()),
+            volume_sizes: sizes.iter().map(|b| size::to_kib(*b)).collect(),
+            resource_definition_props: props,
+            ..Default::default()
+        };
+        if let Err(err) = self.shared.client.resource_group_spawn(self.resource_group(), &spawn).await {
             if err.is(FAIL_NOT_ENOUGH_NODES) {
                 let size_kib = sizes.iter().map(|b| size::to_kib(*b)).sum::<i64>();
                 let size_kib = u64::try_from(size_kib).unwrap_or(0);
@@ -238,7 +242,7 @@ impl Pool {
             ))(err));
         }
         let mut diskful_here = false;
-        if filesystem_volume {
+        if volume.has_filesystem() || volume.is_vm_block() {
             let fs_volume = if volume.is_vm_block() { volume.config_filesystem() } else { volume.clone() };
             let number = volume_number(volume.id.vol_type, ContentType::Filesystem, sizes.len());
             let Attached { device, diskless } = self.shared.attach(rd, number).await?;
