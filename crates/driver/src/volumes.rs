@@ -207,7 +207,8 @@ impl Pool {
             false,
             Some(rd),
         );
-        let (existing, made) = tokio::join!(existing, self.spawn_and_format(volume, rd, sizes));
+        // The spawn is sent first: the look-up is not on the way.
+        let (made, existing) = tokio::join!(biased; self.spawn_and_format(volume, rd, sizes), existing);
         if let Some(other) = existing? {
             return Err(Error::AlreadyExists {
                 what: format!("{} (resource definition {})", volume.id, other.name),

@@ -351,7 +351,7 @@ async fn create(
         tokio::task::spawn_blocking(move || state.db.insert_volume(&row))
     };
     let pool_ref = pool_row.pool_ref();
-    let (created, inserted) = tokio::join!(state.backend.create_volume(&pool_ref, &spec), insert);
+    let (created, inserted) = tokio::join!(biased; state.backend.create_volume(&pool_ref, &spec), insert);
     let inserted = match inserted {
         Ok(Ok(())) => Ok(()),
         Ok(Err(DbError::Exists(_))) => Err(ApiError::conflict("Volume by that name already exists")),
