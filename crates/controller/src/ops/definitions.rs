@@ -330,6 +330,7 @@ impl Controller {
     /// Deletes a resource definition with every replica; answers once the satellites removed
     /// their devices and files.
     pub async fn delete_resource_definition(&self, name: &str) -> ApiCallRcList {
+        self.refresh_in_use(name, None).await;
         self.write_and_sync(|txn| {
             let key = NameKey::new(name);
             let Some(rd) = txn.state().resource_definitions.get(&key).cloned() else {
@@ -474,6 +475,7 @@ impl Controller {
     }
 
     pub async fn delete_volume_definition(&self, rd_name: &str, number: i32) -> ApiCallRcList {
+        self.refresh_in_use(rd_name, None).await;
         self.write_and_sync(|txn| {
             let mut rd = existing_rd(txn, VD_DEL, rd_name)?;
             let Some(index) = rd.volume_definitions.iter().position(|vd| vd.volume_number == number) else {

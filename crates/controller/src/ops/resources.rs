@@ -7,6 +7,7 @@ use super::nodes::node_not_found;
 use super::{new_uuid, Call};
 use crate::model::{ProviderKind, Resource, ResourceVolume, State, Txn};
 use crate::placement::{self, Candidate};
+use crate::satellites::TouchedNodes;
 use crate::Controller;
 use linstor_api::consts::*;
 use linstor_api::names::NameKey;
@@ -538,6 +539,7 @@ impl Controller {
 
     /// `DELETE .../resources/{node}`.
     pub async fn delete_resource(&self, rd_name: &str, node_name: &str) -> ApiCallRcList {
+        self.refresh_in_use(rd_name, Some(node_name)).await;
         self.write_and_sync(|txn| {
             let (rd, node) = (NameKey::new(rd_name), NameKey::new(node_name));
             let Some(resource) = txn.state().resources.get(&(rd.clone(), node.clone())).cloned() else {
@@ -570,14 +572,35 @@ impl Controller {
         .await
     }
 
+    /// Whether the last report of `resource`'s node has a volume of it open.
+    fn reported_in_use(&self, resource: &Resource) -> bool {
+        self.satellites.observed(&NameKey::new(&resource.node_name)).is_some_and(|observed| {
+            observed.volumes.iter().any(|v| v.resource.eq_ignore_ascii_case(&resource.name) && v.in_use)
+        })
+    }
+
+    /// Before a delete of `rd` (on `node`, or on every node): asks the nodes whose last report
+    /// has it in use to report again. A report is as old as the last change pushed to its
+    /// node; a volume unmounted since must not keep the delete from happening.
+    pub(crate) async fn refresh_in_use(&self, rd_name: &str, node: Option<&str>) {
+        let state = self.state();
+        let nodes: TouchedNodes = state
+            .resources_of(&NameKey::new(rd_name))
+            .filter(|r| match node {
+                Some(n) => r.node_name.eq_ignore_ascii_case(n),
+                None => true,
+            })
+            .filter(|r| self.reported_in_use(r))
+            .map(|r| NameKey::new(&r.node_name))
+            .collect();
+        if !nodes.is_empty() {
+            self.sync_nodes(&nodes).await;
+        }
+    }
+
     /// Refuses with `FAIL_IN_USE` when a volume of `resource` is open on its node.
     pub fn refuse_if_in_use(&self, call: Call, resource: &Resource) -> Result<(), ApiCallRc> {
-        let Some(observed) = self.satellites.observed(&NameKey::new(&resource.node_name)) else {
-            return Ok(());
-        };
-        let busy =
-            observed.volumes.iter().any(|v| v.resource.eq_ignore_ascii_case(&resource.name) && v.in_use);
-        if busy {
+        if self.reported_in_use(resource) {
             return Err(call
                 .rc(
                     FAIL_IN_USE,

@@ -4,7 +4,7 @@
 use super::*;
 use crate::link::{DesiredState, Observed, OpResult, PoolReport, SnapshotReport, VolumeReport};
 use crate::model::{Node, ResourceDefinition, StoragePool, VolumeDefinition};
-use crate::satellites::{BoxFuture, SatelliteLink};
+use crate::satellites::{BoxFuture, SatelliteLink, TouchedNodes};
 use crate::store::SqliteStore;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -338,4 +338,26 @@ async fn pushes_after_calls_are_incremental_and_full_syncs_are_not() {
         ctl.create_snapshot("vol", linstor_api::Snapshot { name: "s1".into(), ..Default::default() }).await;
     assert!(!linstor_api::rc::has_error(&answer), "{answer:#?}");
     assert!(sat.last().incremental, "the push of a call's changes is incremental");
+}
+
+#[tokio::test]
+async fn a_delete_asks_again_whether_a_resource_reported_in_use_still_is() {
+    let tmp = TempDb::new("inuse");
+    let sat = FakeSatellite::new(true);
+    let ctl = controller(&tmp.path(), &sat, true);
+    let node: TouchedNodes = [NameKey::new(NODE)].into();
+    // Open when a change was pushed: the report says in use, and a delete is refused.
+    *sat.in_use.lock().unwrap() = true;
+    ctl.sync_nodes(&node).await;
+    let busy = ctl.delete_resource_definition("vol").await;
+    assert!(rc_is(&busy, FAIL_IN_USE), "{busy:#?}");
+    let busy = ctl.delete_resource("vol", NODE).await;
+    assert!(rc_is(&busy, FAIL_IN_USE), "{busy:#?}");
+    // Closed since, with nothing pushed in between: the delete asks again and goes ahead.
+    *sat.in_use.lock().unwrap() = false;
+    let pushes = sat.seen.lock().unwrap().len();
+    let gone = ctl.delete_resource_definition("vol").await;
+    assert!(rc_is(&gone, DELETED), "{gone:#?}");
+    assert!(sat.seen.lock().unwrap().len() >= pushes + 2, "no fresh report was asked for");
+    assert!(sat.last().volumes.is_empty());
 }
