@@ -66,7 +66,24 @@ fn parse() -> Cli {
 }
 
 fn main() -> ExitCode {
-    let result = match parse().command {
+    let args: Vec<OsString> = std::env::args_os().skip(1).take(3).collect();
+    let words: Vec<&str> = args.iter().map(|a| a.to_str().unwrap_or_default()).collect();
+    let result = match words.as_slice() {
+        // `strand help up`: the service's options are strandd's.
+        ["help", service] if services::SERVICES.contains(service) => services::exec_help(service),
+        _ => run(parse().command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("Error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
         Command::Up(args) => services::exec("up", args),
         Command::Controller(args) => services::exec("controller", args),
         Command::Satellite(args) => services::exec("satellite", args),
@@ -75,12 +92,5 @@ fn main() -> ExitCode {
         Command::Linstor(args) => linstor::run(args),
         Command::Admin(args) => admin::run(args),
         Command::Image(args) => image::run(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("Error: {message}");
-            ExitCode::FAILURE
-        }
     }
 }

@@ -17,10 +17,22 @@ pub struct Args {
     args: Vec<OsString>,
 }
 
+/// The services `strandd` runs.
+pub const SERVICES: [&str; 4] = ["up", "controller", "satellite", "daemon"];
+
 /// Runs `strandd SERVICE ARGS...` in place of this process; returns only when it cannot.
 pub fn exec(service: &str, args: Args) -> Result<(), String> {
+    exec_strandd([OsString::from(service)].into_iter().chain(args.args))
+}
+
+/// `strand help SERVICE`: the service's own help, from `strandd`.
+pub fn exec_help(service: &str) -> Result<(), String> {
+    exec_strandd(["help", service].map(OsString::from))
+}
+
+fn exec_strandd(args: impl IntoIterator<Item = OsString>) -> Result<(), String> {
     let binary = services_binary()?;
-    let err = Command::new(&binary).arg0("strand").arg(service).args(args.args).exec();
+    let err = Command::new(&binary).arg0("strand").args(args).exec();
     Err(format!("cannot run {}: {err}", binary.display()))
 }
 

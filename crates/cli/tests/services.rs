@@ -21,6 +21,11 @@ fn a_service_runs_strandd_with_its_own_options() {
     assert!(text.contains("Usage: strand up"), "{text}");
     assert!(text.contains("--node-name"), "strandd's options are not shown: {text}");
 
+    let out = Command::new(env!("CARGO_BIN_EXE_strand")).args(["help", "satellite"]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Usage: strand satellite") && text.contains("--node-name"), "{text}");
+
     let out =
         Command::new(env!("CARGO_BIN_EXE_strand")).args(["controller", "--bogus"]).output().expect("run");
     let text = String::from_utf8_lossy(&out.stderr);
