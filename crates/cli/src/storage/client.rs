@@ -54,12 +54,8 @@ impl Daemon {
         Daemon { socket }
     }
 
-    /// The daemon's socket.
-    pub fn socket(&self) -> &Path {
-        &self.socket
-    }
-
-    fn connect(&self) -> std::result::Result<UnixStream, String> {
+    /// A connection to the daemon whose reads give up after `timeout`.
+    pub(crate) fn connect(&self, timeout: Duration) -> Result<UnixStream> {
         let stream = UnixStream::connect(&self.socket).map_err(|err| {
             format!(
                 "cannot reach the storage daemon at {}: {err} (is `strand up` or `strand daemon` running? \
@@ -67,7 +63,7 @@ impl Daemon {
                 self.socket.display()
             )
         })?;
-        stream.set_read_timeout(Some(Duration::from_secs(3600))).map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(timeout)).map_err(io)?;
         Ok(stream)
     }
 
@@ -80,20 +76,15 @@ impl Daemon {
         if_match: Option<&str>,
     ) -> Result<Answer> {
         let (status, headers, payload) = self.exchange(method, path, body, if_match)?;
-        let envelope: Value = serde_json::from_slice(&payload)
-            .map_err(|_| format!("the daemon answered {status} with a body that is not JSON"))?;
+        let envelope = envelope(status, &payload)?;
         match envelope["type"].as_str() {
-            Some("error") => Err(Error {
-                status: envelope["error_code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(status),
-                message: envelope["error"].as_str().unwrap_or("unknown error").to_string(),
-            }),
             Some("async") => {
                 let operation = envelope["operation"].as_str().unwrap_or_default().to_string();
                 self.wait(&operation)
             }
             _ => Ok(Answer {
                 metadata: envelope["metadata"].clone(),
-                etag: header(&headers, "etag"),
+                etag: header(&headers, "etag").map(str::to_string),
                 operation: None,
             }),
         }
@@ -124,8 +115,8 @@ impl Daemon {
         path: &str,
         body: Option<&Value>,
         if_match: Option<&str>,
-    ) -> std::result::Result<Exchange, String> {
-        let mut stream = self.connect()?;
+    ) -> Result<(u16, Headers, Vec<u8>)> {
+        let mut stream = self.connect(Duration::from_secs(3600))?;
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: unix.socket\r\nUser-Agent: strand\r\nConnection: close\r\n\
@@ -136,7 +127,6 @@ impl Daemon {
             head.push_str(&format!("If-Match: {etag}\r\n"));
         }
         head.push_str("\r\n");
-        let io = |err: std::io::Error| format!("talking to the storage daemon failed: {err}");
         // One write: the daemon may answer (and close) before it reads a body it does not
         // need; its answer is read even then.
         let mut request = head.into_bytes();
@@ -146,62 +136,92 @@ impl Daemon {
             _ => {}
         }
         let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        reader.read_line(&mut line).map_err(io)?;
-        let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            reader.read_line(&mut line).map_err(io)?;
-            let trimmed = line.trim_end();
-            if trimmed.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = trimmed.split_once(':') {
-                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-            }
-        }
-        let payload = if header(&headers, "transfer-encoding")
-            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-        {
-            read_chunked(&mut reader).map_err(io)?
-        } else if let Some(length) = header(&headers, "content-length").and_then(|v| v.parse::<usize>().ok())
-        {
-            let mut payload = vec![0; length];
-            reader.read_exact(&mut payload).map_err(io)?;
-            payload
-        } else {
-            let mut payload = Vec::new();
-            reader.read_to_end(&mut payload).map_err(io)?;
-            payload
-        };
+        let (status, headers) = read_head(&mut reader)?;
+        let payload = read_body(&mut reader, &headers)?;
         Ok((status, headers, payload))
     }
 }
 
-/// A raw answer: status, headers (names lower-cased) and body.
-type Exchange = (u16, Vec<(String, String)>, Vec<u8>);
-
-fn header(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+pub(crate) fn io(err: std::io::Error) -> Error {
+    format!("talking to the storage daemon failed: {err}").into()
 }
 
-fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
-    let mut payload = Vec::new();
+/// An answer's headers, names lower-cased.
+pub(crate) type Headers = Vec<(String, String)>;
+
+/// Status line and headers of an answer.
+pub(crate) fn read_head(reader: &mut impl BufRead) -> Result<(u16, Headers)> {
+    let mut line = String::new();
+    reader.read_line(&mut line).map_err(io)?;
+    let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut headers = Vec::new();
     loop {
-        let mut size_line = String::new();
-        reader.read_line(&mut size_line)?;
-        let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
-        if size == 0 {
-            let mut end = String::new();
-            reader.read_line(&mut end)?;
-            return Ok(payload);
+        line.clear();
+        reader.read_line(&mut line).map_err(io)?;
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
         }
-        let mut chunk = vec![0; size + 2];
-        reader.read_exact(&mut chunk)?;
-        chunk.truncate(size);
-        payload.extend(chunk);
+        if let Some((name, value)) = trimmed.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
     }
+    Ok((status, headers))
+}
+
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// The body of an answer (chunked, by length, or to the end).
+pub(crate) fn read_body(reader: &mut impl BufRead, headers: &[(String, String)]) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    if header(headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size_line = String::new();
+            reader.read_line(&mut size_line).map_err(io)?;
+            let size =
+                u64::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+            if size == 0 {
+                let mut end = String::new();
+                reader.read_line(&mut end).map_err(io)?;
+                return Ok(body);
+            }
+            // The chunk and its CRLF, read as far as they go (no allocation by a size read
+            // from the wire).
+            let read = reader.by_ref().take(size).read_to_end(&mut body).map_err(io)?;
+            if read as u64 != size {
+                return Err("the daemon's answer ended inside a chunk".into());
+            }
+            let mut crlf = String::new();
+            reader.read_line(&mut crlf).map_err(io)?;
+        }
+    }
+    match header(headers, "content-length").and_then(|v| v.parse::<u64>().ok()) {
+        Some(len) => {
+            let read = reader.by_ref().take(len).read_to_end(&mut body).map_err(io)?;
+            if read as u64 != len {
+                return Err("the daemon's answer ended early".into());
+            }
+        }
+        None => {
+            reader.read_to_end(&mut body).map_err(io)?;
+        }
+    }
+    Ok(body)
+}
+
+/// Decodes an envelope: its `error` as an [`Error`], anything else as it is.
+pub(crate) fn envelope(status: u16, body: &[u8]) -> Result<Value> {
+    let envelope: Value = serde_json::from_slice(body)
+        .map_err(|_| format!("the daemon answered {status} with a body that is not JSON"))?;
+    if envelope["type"].as_str() == Some("error") {
+        return Err(Error {
+            status: envelope["error_code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(status),
+            message: envelope["error"].as_str().unwrap_or("unknown error").to_string(),
+        });
+    }
+    Ok(envelope)
 }
 
 /// The socket of the daemon for a data directory.

@@ -2,9 +2,9 @@
 //! (exported backups) streamed over the unix socket, and operations waited for, each with a
 //! progress line on a terminal (stderr; nothing when it is not a terminal).
 
-use super::client::{Daemon, Error, Result};
+use super::client::{envelope, header, io, read_body, read_head, Daemon, Result};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -99,90 +99,9 @@ impl Drop for Progress {
     }
 }
 
+/// Transfers and the operations after them can take long: a day's read timeout.
 fn connect(daemon: &Daemon) -> Result<UnixStream> {
-    let socket = daemon.socket();
-    let stream = UnixStream::connect(socket).map_err(|err| {
-        format!(
-            "cannot reach the storage daemon at {}: {err} (is `strand up` or `strand daemon` running? \
-             set --data-dir or STRAND_DIR to its data directory)",
-            socket.display()
-        )
-    })?;
-    stream.set_read_timeout(Some(Duration::from_secs(24 * 3600))).map_err(|e| e.to_string())?;
-    Ok(stream)
-}
-
-fn io(err: std::io::Error) -> Error {
-    format!("talking to the storage daemon failed: {err}").into()
-}
-
-/// Status line and headers (names lower-cased) of an answer.
-fn read_head(reader: &mut impl BufRead) -> Result<(u16, Vec<(String, String)>)> {
-    let mut line = String::new();
-    reader.read_line(&mut line).map_err(io)?;
-    let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).map_err(io)?;
-        let trimmed = line.trim_end();
-        if trimmed.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = trimmed.split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-        }
-    }
-    Ok((status, headers))
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-}
-
-/// The body of an answer (by length, chunked, or to the end).
-fn read_body(reader: &mut impl BufRead, headers: &[(String, String)]) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
-    if header(headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut size_line = String::new();
-            reader.read_line(&mut size_line).map_err(io)?;
-            let size =
-                usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
-            if size == 0 {
-                let mut end = String::new();
-                reader.read_line(&mut end).map_err(io)?;
-                return Ok(body);
-            }
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).map_err(io)?;
-            chunk.truncate(size);
-            body.extend(chunk);
-        }
-    }
-    match header(headers, "content-length").and_then(|v| v.parse::<usize>().ok()) {
-        Some(len) => {
-            body.resize(len, 0);
-            reader.read_exact(&mut body).map_err(io)?;
-        }
-        None => {
-            reader.read_to_end(&mut body).map_err(io)?;
-        }
-    }
-    Ok(body)
-}
-
-/// Decodes an envelope: an error, or the envelope itself.
-fn envelope(status: u16, body: &[u8]) -> Result<Value> {
-    let envelope: Value = serde_json::from_slice(body)
-        .map_err(|_| format!("the daemon answered {status} with a body that is not JSON"))?;
-    if envelope["type"].as_str() == Some("error") {
-        return Err(Error {
-            status: envelope["error_code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(status),
-            message: envelope["error"].as_str().unwrap_or("unknown error").to_string(),
-        });
-    }
-    Ok(envelope)
+    daemon.connect(Duration::from_secs(24 * 3600))
 }
 
 /// Sends a JSON request and answers its envelope as it is (an operation is not waited for).

@@ -14,7 +14,7 @@
 //! - `resources.backups` of a backup operation is `/1.0/backups/<name>` first (what LXD 5.0.2's
 //!   client reads) and the backup's full URL second (Incus's client takes the last segment).
 
-use super::copies::{async_answer, insert_rows, undo_volume};
+use super::copies::{async_answer, record_made, undo_volume};
 use super::images::spool;
 use super::pools;
 use super::response::{ApiError, ApiResult, Async, Sync};
@@ -638,17 +638,7 @@ async fn import_backup(
             config: if s.config.is_empty() { spec.config.clone() } else { s.config.clone() },
         })
         .collect();
-    if let Err(err) = insert_rows(state, &row, &snapshot_rows) {
-        undo_volume(state, &pool_ref, &spec).await;
-        return Err(err);
-    }
-    state.events.lifecycle(
-        "storage-volume-created",
-        &volume_url(pool, "custom", &name, project),
-        json!({"type": "custom"}),
-        project,
-        requestor,
-    );
+    record_made(state, &pool_ref, &spec, &row, &snapshot_rows, requestor).await?;
     Ok(name)
 }
 

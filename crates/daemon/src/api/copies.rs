@@ -17,10 +17,11 @@
 
 use super::pools;
 use super::response::{ApiError, ApiResult, Async};
-use super::volumes::{check_name_of, content_type_of, not_found, url_of};
+use super::volumes::{announce_created, check_name_of, content_type_of, not_found};
 use super::{Ctx, PathParams, BODY_LIMIT};
 use crate::backend::{Config, ContentType, PoolRef, VolumeSpec, VolumeType};
 use crate::db::{DbError, PoolRow, SnapshotRow, VolumeKey, VolumeRow};
+use crate::events::Requestor;
 use crate::images::{self, ImageInfo};
 use crate::names::volume_url;
 use crate::operations::{Operation, OperationSpec};
@@ -161,9 +162,27 @@ pub(crate) async fn undo_volume(state: &State, pool: &PoolRef, spec: &VolumeSpec
     }
 }
 
+/// Records a volume the backend has made — its row and its snapshots' rows — and announces
+/// it. When the rows cannot be written, the volume goes again.
+pub(crate) async fn record_made(
+    state: &State,
+    pool: &PoolRef,
+    spec: &VolumeSpec,
+    row: &VolumeRow,
+    snapshots: &[SnapshotRow],
+    requestor: &Requestor,
+) -> Result<(), String> {
+    if let Err(err) = insert_rows(state, row, snapshots) {
+        undo_volume(state, pool, spec).await;
+        return Err(err);
+    }
+    announce_created(state, row, requestor);
+    Ok(())
+}
+
 /// Writes a new volume's row and its snapshots' rows; on failure the rows go again (the
 /// caller undoes the backend's part).
-pub(crate) fn insert_rows(state: &State, row: &VolumeRow, snapshots: &[SnapshotRow]) -> Result<(), String> {
+fn insert_rows(state: &State, row: &VolumeRow, snapshots: &[SnapshotRow]) -> Result<(), String> {
     state.db.insert_volume(row).map_err(|err| match err {
         DbError::Exists(_) => "Volume by that name already exists".to_string(),
         other => format!("Database error: {other}"),
@@ -333,17 +352,7 @@ async fn copy(
                 config: source_row.map(|r| r.config).unwrap_or_else(|| dst_spec.config.clone()),
             });
         }
-        if let Err(err) = insert_rows(&state, &row, &snapshot_rows) {
-            undo_volume(&state, &pool_ref, &dst_spec).await;
-            return Err(err);
-        }
-        state.events.lifecycle(
-            "storage-volume-created",
-            &url_of(&row),
-            json!({"type": vol_type.as_str()}),
-            &project,
-            &requestor,
-        );
+        record_made(&state, &pool_ref, &dst_spec, &row, &snapshot_rows, &requestor).await?;
         Ok(Some(json!({"snapshots": copied})))
     });
     Ok(async_answer(op))
@@ -364,7 +373,7 @@ pub(crate) async fn ensure_image_volume(
     state: &State,
     pool_row: &PoolRow,
     image: &ImageInfo,
-    requestor: &crate::events::Requestor,
+    requestor: &Requestor,
 ) -> Result<VolumeRow, String> {
     let key = VolumeKey {
         pool: pool_row.name.clone(),
@@ -413,17 +422,7 @@ pub(crate) async fn ensure_image_volume(
         config: spec.config.clone(),
         created_at: crate::time::now(),
     };
-    if let Err(err) = insert_rows(state, &row, &[]) {
-        undo_volume(state, &pool_ref, &spec).await;
-        return Err(err);
-    }
-    state.events.lifecycle(
-        "storage-volume-created",
-        &url_of(&row),
-        json!({"type": "image"}),
-        crate::DEFAULT_PROJECT,
-        requestor,
-    );
+    record_made(state, &pool_ref, &spec, &row, &[], requestor).await?;
     Ok(row)
 }
 
@@ -523,17 +522,7 @@ async fn from_image(
             config: dst.config.clone(),
             created_at: crate::time::now(),
         };
-        if let Err(err) = insert_rows(&state, &row, &[]) {
-            undo_volume(&state, &pool_ref, &dst).await;
-            return Err(err);
-        }
-        state.events.lifecycle(
-            "storage-volume-created",
-            &url_of(&row),
-            json!({"type": vol_type.as_str()}),
-            &project,
-            &requestor,
-        );
+        record_made(&state, &pool_ref, &dst, &row, &[], &requestor).await?;
         Ok(Some(json!({"fingerprint": image.fingerprint})))
     });
     Ok(async_answer(op))

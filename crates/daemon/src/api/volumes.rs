@@ -16,6 +16,7 @@ use super::response::{check_if_match, etag_of, ApiError, ApiResult, Sync};
 use super::{Ctx, Json, PathParams};
 use crate::backend::{Config, ContentType, MountInfo, UnmountOutcome, VolumeSpec, VolumeType};
 use crate::db::{DbError, PoolRow, VolumeKey, VolumeRow};
+use crate::events::Requestor;
 use crate::names::{check_api_name, volume_url};
 use crate::State;
 use axum::extract::State as S;
@@ -369,20 +370,18 @@ async fn create(
             return Err(err.into());
         }
         (Ok(()), Err(err)) => {
-            if let Err(undo) = state.backend.delete_volume(&pool_ref, &spec).await {
-                tracing::error!("{key}: cannot undo its creation: {undo}");
-            }
+            super::copies::undo_volume(state, &pool_ref, &spec).await;
             return Err(err);
         }
     }
-    state.events.lifecycle(
-        "storage-volume-created",
-        &url_of(&row),
-        json!({"type": vol_type.as_str()}),
-        &project,
-        &ctx.requestor(),
-    );
+    announce_created(state, &row, &ctx.requestor());
     Ok(Sync::empty())
+}
+
+/// Tells the event listeners that a volume was made (`storage-volume-created`).
+pub(crate) fn announce_created(state: &State, row: &VolumeRow, requestor: &Requestor) {
+    let context = json!({"type": row.vol_type.as_str()});
+    state.events.lifecycle("storage-volume-created", &url_of(row), context, &row.project, requestor);
 }
 
 /// The pool and volume a request names (`404` for either missing).
