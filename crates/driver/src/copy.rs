@@ -35,7 +35,7 @@ use crate::size;
 use crate::snapshots::{AUX_SNAPSHOT_MAP, AUX_SNAPSHOT_MAPS};
 use crate::undo::Undo;
 use crate::volume::{volume_number, ContentType, Volume, VolumeType};
-use crate::volumes::{random_hex, remove_empty_dir};
+use crate::volumes::remove_empty_dir;
 use linstor_api::consts::{FAIL_NOT_FOUND_SNAPSHOT, FAIL_NOT_FOUND_SNAPSHOT_DFN};
 use linstor_api::{
     Props, ResourceDefinition, ResourceDefinitionCloneRequest, ResourceDefinitionCreate, Snapshot,
@@ -371,14 +371,10 @@ impl Pool {
         let report = {
             let lock = self.shared.mounts.volume(self.name(), &dst.id);
             let _guard = lock.lock().await;
-            if let Some(rd) = self.find(&dst.id).await? {
-                return Err(Error::AlreadyExists {
-                    what: format!("{} (resource definition {})", dst.id, rd.name),
-                });
-            }
+            self.refuse_existing(&dst.id).await?;
             let src_rd = self.require(&src.id).await?;
             self.sync_source(src, &src_rd).await?;
-            let rd = format!("{}{}", self.volume_prefix(), random_hex()?);
+            let rd = self.new_linstor_name()?;
             let mut undo = Undo::new(format!("copy {} to {} ({rd})", src.id, dst.id));
             let result = self.clone_steps(src, &src_rd, dst, &rd, snapshots, &mut undo).await;
             undo.finish(result).await?
@@ -451,14 +447,10 @@ impl Pool {
         let report = {
             let lock = self.shared.mounts.volume(self.name(), &dst.id);
             let _guard = lock.lock().await;
-            if let Some(rd) = self.find(&dst.id).await? {
-                return Err(Error::AlreadyExists {
-                    what: format!("{} (resource definition {})", dst.id, rd.name),
-                });
-            }
+            self.refuse_existing(&dst.id).await?;
             let src_rd = self.require(&src.id).await?;
             let linstor_name = self.snapshot(src, snapshot).await?.linstor_name;
-            let rd = format!("{}{}", self.volume_prefix(), random_hex()?);
+            let rd = self.new_linstor_name()?;
             let mut undo = Undo::new(format!("create {} from {}/{snapshot} ({rd})", dst.id, src.id));
             let result = self.restore_steps(&src_rd, &linstor_name, dst, &rd, &mut undo).await;
             undo.finish(result).await?
@@ -551,7 +543,7 @@ impl Pool {
         }
         // The copy's own data (with its new UUID), kept while the snapshots pass through.
         self.shared.detach_local(rd).await?;
-        let keep = format!("{}{}", self.volume_prefix(), random_hex()?);
+        let keep = self.new_linstor_name()?;
         self.shared.take_snapshot(rd, &keep).await?;
         let (shared, rd_name, keep_name) = (Arc::clone(&self.shared), rd.to_string(), keep.clone());
         undo.push(format!("delete temporary snapshot {keep} of {rd}"), move || async move {
@@ -578,7 +570,7 @@ impl Pool {
             self.shared.replace_data(rd, src_rd, &snap.linstor_name, &sizes_kib).await?;
             self.renew_uuid(dst, rd, count).await?;
             self.shared.detach_local(rd).await?;
-            let linstor_name = format!("{}{}", self.volume_prefix(), random_hex()?);
+            let linstor_name = self.new_linstor_name()?;
             self.shared.take_snapshot(rd, &linstor_name).await?;
             let mapping: Props = [(format!("{AUX_SNAPSHOT_MAP}{}", snap.name), linstor_name.clone())].into();
             self.shared.modify_rd(rd, mapping, Vec::new(), "Could not set the snapshot name mapping").await?;

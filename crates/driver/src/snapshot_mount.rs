@@ -21,7 +21,7 @@ use crate::pool::Pool;
 use crate::snapshots::{check_snapshot_name, snapshot_mount_id, SnapshotInfo};
 use crate::undo::Undo;
 use crate::volume::{volume_number, ContentType, Volume, VolumeId};
-use crate::volumes::{random_hex, remove_empty_dir, Mounted, Unmounted};
+use crate::volumes::{remove_empty_dir, Mounted, Unmounted};
 use linstor_api::{ResourceDefinition, ResourceDefinitionCreate, SnapshotRestore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,7 +79,7 @@ impl Pool {
         let path = self.snapshot_mount_path(&volume.id, snapshot);
         self.unmount_if_mounted(&path).await?;
         self.remove_snapshot_copies(&mount_id).await?;
-        let copy = format!("{}{}", self.volume_prefix(), random_hex()?);
+        let copy = self.new_linstor_name()?;
         let mut undo = Undo::new(format!("mount snapshot {snapshot} of {}", volume.id));
         let result = self
             .mount_snapshot_steps(volume, &mount_id, &parent, &target, &copy, &path, &mut refs, &mut undo)

@@ -28,7 +28,6 @@ use crate::linstor::same_name;
 use crate::pool::Pool;
 use crate::undo::Undo;
 use crate::volume::{volume_number, ContentType, Volume, VolumeId, AUX_SNAPSHOT_NAME_PREFIX};
-use crate::volumes::random_hex;
 use linstor_api::consts::{
     FAIL_IN_USE, FAIL_NOT_CONNECTED, FAIL_NOT_FOUND_SNAPSHOT, FAIL_NOT_FOUND_SNAPSHOT_DFN,
     FAIL_SNAPSHOT_ROLLBACK_IN_PROGRESS, WARN_NOT_CONNECTED,
@@ -403,7 +402,7 @@ impl Pool {
             });
         }
         self.sync_before_snapshot(volume).await?;
-        let linstor_name = format!("{}{}", self.volume_prefix(), random_hex()?);
+        let linstor_name = self.new_linstor_name()?;
         let mut undo = Undo::new(format!("snapshot {snapshot} of {}", volume.id));
         let result = async {
             // Registered before the call: the name is new and ours, so whatever the call left

@@ -55,8 +55,12 @@ pub enum Unmounted {
     NotMounted,
 }
 
+fn already_exists(id: &VolumeId, rd: &str) -> Error {
+    Error::AlreadyExists { what: format!("{id} (resource definition {rd})") }
+}
+
 /// 32 random lowercase hex characters, from the kernel's random source.
-pub(crate) fn random_hex() -> Result<String> {
+fn random_hex() -> Result<String> {
     let mut bytes = [0u8; 16];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
@@ -91,6 +95,19 @@ impl Pool {
 
     pub(crate) async fn find(&self, id: &VolumeId) -> Result<Option<ResourceDefinition>> {
         self.shared.find_rd(self.resource_group(), &self.aux_name(id), id.vol_type, true).await
+    }
+
+    /// Refuses a new volume `id` when LINSTOR has a definition of it already.
+    pub(crate) async fn refuse_existing(&self, id: &VolumeId) -> Result<()> {
+        match self.find(id).await? {
+            Some(rd) => Err(already_exists(id, &rd.name)),
+            None => Ok(()),
+        }
+    }
+
+    /// A new LINSTOR name in this pool: its volume prefix and 32 random hex characters.
+    pub(crate) fn new_linstor_name(&self) -> Result<String> {
+        Ok(format!("{}{}", self.volume_prefix(), random_hex()?))
     }
 
     pub(crate) async fn require(&self, id: &VolumeId) -> Result<ResourceDefinition> {
@@ -173,7 +190,7 @@ impl Pool {
         let sizes = self.volume_sizes(volume)?;
         let lock = self.shared.mounts.volume(self.name(), &volume.id);
         let _guard = lock.lock().await;
-        let rd = format!("{}{}", self.volume_prefix(), random_hex()?);
+        let rd = self.new_linstor_name()?;
         let mut undo = Undo::new(format!("create {} ({rd})", volume.id));
         let result = self.create_steps(volume, &rd, &sizes, &mut undo).await;
         undo.finish(result).await
@@ -210,9 +227,7 @@ impl Pool {
         // The spawn is sent first: the look-up is not on the way.
         let (made, existing) = tokio::join!(biased; self.spawn_and_format(volume, rd, sizes), existing);
         if let Some(other) = existing? {
-            return Err(Error::AlreadyExists {
-                what: format!("{} (resource definition {})", volume.id, other.name),
-            });
+            return Err(already_exists(&volume.id, &other.name));
         }
         made
     }
@@ -349,9 +364,7 @@ impl Pool {
                 hint: "unmount it before renaming it".into(),
             });
         }
-        if let Some(rd) = self.find(&new_id).await? {
-            return Err(Error::AlreadyExists { what: format!("{new_id} (resource definition {})", rd.name) });
-        }
+        self.refuse_existing(&new_id).await?;
         let rd = self.require(&volume.id).await?;
         let mut undo = Undo::new(format!("rename {} to {new_name}", volume.id));
         let result = async {
