@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
-use strand_shared::SERVICES_BINARY;
+use strand_shared::{find_on_path, SERVICES_BINARY};
 
 /// The service's own arguments, parsed by `strandd`.
 #[derive(clap::Args)]
@@ -42,10 +42,7 @@ fn services_binary() -> Result<PathBuf, String> {
     if let Some(path) = beside.as_ref().filter(|path| path.is_file()) {
         return Ok(path.clone());
     }
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join(SERVICES_BINARY)).collect::<Vec<_>>())
-        .unwrap_or_default();
-    on_path.into_iter().find(|path| path.is_file()).ok_or_else(|| {
+    find_on_path(SERVICES_BINARY).ok_or_else(|| {
         format!(
             "{SERVICES_BINARY}, which runs the services, is neither next to strand{} nor on PATH; \
              build both binaries with `cargo build --release -p strand`",

@@ -66,10 +66,8 @@ pub fn is_mount_point(path: &Path) -> bool {
 }
 
 fn have_tool(tool: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/sbin", "/usr/sbin"].iter().map(PathBuf::from))
-        .any(|dir| dir.join(tool).is_file())
+    strand_shared::find_on_path(tool).is_some()
+        || ["/sbin", "/usr/sbin"].iter().any(|dir| Path::new(dir).join(tool).is_file())
 }
 
 fn run(tool: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
