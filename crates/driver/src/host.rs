@@ -296,7 +296,7 @@ pub fn mount_points() -> Vec<PathBuf> {
 }
 
 /// Undoes the octal escapes of mountinfo (`\040` for a space, ...).
-fn unescape_mount_path(raw: &str) -> String {
+pub fn unescape_mount_path(raw: &str) -> String {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -482,6 +482,8 @@ mod tests {
         assert_eq!(unescape_mount_path("/mnt/x\\134y"), "/mnt/x\\y");
         assert_eq!(unescape_mount_path("/plain"), "/plain");
         assert_eq!(unescape_mount_path("/end\\04"), "/end\\04");
+        assert_eq!(unescape_mount_path("/a\\040b"), "/a b");
+        assert_eq!(unescape_mount_path("/odd\\04"), "/odd\\04");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //!   (snapshots are then refused with the reason); so is a missing `mkfs.xfs`, with a warning
 //!   that names the package to install.
 
+use driver::host::unescape_mount_path;
 use satellite::loopdev::{KernelLoops, LoopDevices};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -34,30 +35,9 @@ fn mounts() -> Vec<(PathBuf, u32, u32)> {
             let devnum = fields.nth(2)?;
             let point = fields.nth(1)?;
             let (major, minor) = satellite::loopdev::parse_devnum(devnum)?;
-            Some((PathBuf::from(unescape(point)), major, minor))
+            Some((PathBuf::from(unescape_mount_path(point)), major, minor))
         })
         .collect()
-}
-
-/// mountinfo writes space, tab, newline and backslash as octal escapes.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b))
-        {
-            let value = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
-            out.push(value);
-            i += 4;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub fn is_mount_point(path: &Path) -> bool {
@@ -217,16 +197,4 @@ fn make_image(image: &Path, size: u64) -> Result<(), String> {
         return Err(err);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape("/a\\040b"), "/a b");
-        assert_eq!(unescape("/plain"), "/plain");
-        assert_eq!(unescape("/odd\\04"), "/odd\\04");
-    }
 }
